@@ -1,0 +1,42 @@
+# Two commands do everything: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck unit fuzz bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/smsgate demo --data-dir .smsgate-demo --http-port 8080 --smpp-port 2775 --fallback-ports
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: setup lint typecheck
+	# pytest exits 5 when it collected no test: that fails the build like any other error.
+	$(BIN)/python -m pytest -p no:cacheprovider --cov=smsgate --cov-report=term:skip-covered --cov-report=json:.coverage.json $(PYTEST_ARGS)
+	$(BIN)/python tests/check_coverage.py .coverage.json
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+fuzz: setup
+	SMSGATE_FUZZ_EXAMPLES=1000000 $(BIN)/python -m pytest -m slow tests -k fuzz $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/codec.py
+
+clean:
+	rm -rf $(VENV) .smsgate-demo .coverage .coverage.json
