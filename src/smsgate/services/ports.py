@@ -1,0 +1,110 @@
+"""Ports: what the services need from the outside world (typing.Protocol), and the values
+that cross them.
+
+Connectors (SMPP today; UCP, CIMD2, HTTP and modems later) implement `Connector`; the gateway
+implements `ConnectorEvents` so a connector can hand over delivery receipts and inbound
+messages. A connector answers the SMSC (deliver_sm_resp) only after the handler returned,
+which is after the commit: a receipt or an inbound message acknowledged is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundPart:
+    """One SMS segment to submit, fully encoded (DESIGN.md §5)."""
+
+    part_id: int
+    message_id: str
+    seq: int
+    total: int
+    source: str
+    source_ton: int
+    source_npi: int
+    destination: str  # international digits without '+'
+    dest_ton: int = 1
+    dest_npi: int = 1
+    short_message: bytes  # UDH (if any) + payload
+    esm_class: int  # 0x40 (UDHI) when short_message starts with a UDH
+    data_coding: int
+    registered_delivery: bool = True
+    validity_until: datetime | None = None
+    # SAR concatenation instead of UDH: (reference, total, seq); None otherwise.
+    sar: tuple[int, int, int] | None = None
+
+
+class OutcomeKind(StrEnum):
+    OK = "ok"  # the SMSC accepted it; smsc_id is set
+    TRANSIENT = "transient"  # try again later (timeout, disconnect, temporary status)
+    PERMANENT = "permanent"  # the SMSC refused it for good
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitOutcome:
+    kind: OutcomeKind
+    smsc_id: str | None = None
+    status: int | None = None  # the SMPP command_status (or the protocol's equivalent)
+    error: str = ""  # short machine-friendly reason, e.g. "ESME_RSUBMITFAIL", "timeout"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiptEvent:
+    """A delivery report from an SMSC."""
+
+    connector: str
+    smsc_id: str  # as the SMSC wrote it (receipted_message_id TLV, else the receipt text id)
+    stat: str  # DELIVRD, EXPIRED, UNDELIV, REJECTD, DELETED, ACCEPTD, ENROUTE, UNKNOWN
+    err: str  # the receipt's err field (or network_error_code), "000" when none
+    done_at: datetime | None  # the receipt's done date when readable (UTC)
+    raw: str  # the receipt text, for the event log
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundEvent:
+    """A mobile-originated message (one segment as it arrived; reassembly is the gateway's)."""
+
+    connector: str
+    source: str  # sender digits (international, no '+') or alphanumeric
+    source_ton: int
+    destination: str
+    dest_ton: int
+    text: str
+    data_coding: int
+    # Concatenation info when this is one part of a longer message: (reference, total, seq).
+    concat: tuple[int, int, int] | None = None
+    received_at: datetime
+
+
+class ConnectorEvents(Protocol):
+    """Implemented by the gateway; a connector calls it and answers the SMSC after it returns."""
+
+    async def on_receipt(self, event: ReceiptEvent) -> None: ...
+
+    async def on_inbound(self, event: InboundEvent) -> None: ...
+
+    def on_link_change(self, connector: str, up: bool) -> None: ...
+
+
+class Connector(Protocol):
+    """A southbound link to an SMSC or provider.
+
+    `submit` waits for a free window slot and the connector's TPS budget, sends, and waits for
+    the SMSC's answer (or a timeout / disconnect, both TRANSIENT). ESME_RTHROTTLED is handled
+    inside: the connector pauses and resends the same PDU, keeping order.
+    """
+
+    name: str
+
+    @property
+    def is_up(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def submit(self, part: OutboundPart) -> SubmitOutcome: ...
