@@ -19,7 +19,7 @@ from typing import Protocol
 class OutboundPart:
     """One SMS segment to submit, fully encoded (DESIGN.md §5)."""
 
-    part_id: int
+    part_id: str  # "<message id>.<seq>"
     message_id: str
     seq: int
     total: int
