@@ -1,0 +1,26 @@
+"""Domain errors. Adapters turn them into HTTP or SMPP statuses; the messages are safe to show."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of the domain's refusals. `code` is stable and machine-readable."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidNumber(DomainError):
+    code = "invalid_number"
+
+
+class InvalidSender(DomainError):
+    code = "invalid_sender"
+
+
+class NoRoute(DomainError):
+    code = "no_route"
