@@ -58,9 +58,7 @@ EXTENSION_TABLE: dict[str, int] = {
     "€": 0x65,
 }
 
-GSM7_CHARS: frozenset[str] = frozenset(BASIC_TABLE.replace("\x1b", "")) | frozenset(
-    EXTENSION_TABLE
-)
+GSM7_CHARS: frozenset[str] = frozenset(BASIC_TABLE.replace("\x1b", "")) | frozenset(EXTENSION_TABLE)
 """Every character representable in the default alphabet (basic + extension)."""
 
 # Characters that must make .encode("ascii") fail are mapped to this non-ASCII sentinel.

@@ -65,7 +65,9 @@ class Reassembler:
     def __len__(self) -> int:
         return len(self._groups)
 
-    def add(self, key: Hashable, ref: int, total: int, seq: int, text: str, now: float) -> str | None:
+    def add(
+        self, key: Hashable, ref: int, total: int, seq: int, text: str, now: float
+    ) -> str | None:
         """Record part ``seq`` of ``total``; return the whole text once the last part is in.
 
         Duplicates are ignored. ``seq`` outside 1..total raises :class:`CodecError`.

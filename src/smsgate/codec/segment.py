@@ -17,8 +17,8 @@ from enum import StrEnum
 from smsgate.codec.encoding import Encoding, choose_encoding
 from smsgate.codec.errors import CodecError, TooManyParts
 from smsgate.codec.gsm7 import ESC, encode_gsm7, encode_gsm7_or_none, non_gsm7_chars
-from smsgate.codec.udh import build_concat_udh
 from smsgate.codec.ucs2 import encode_ucs2
+from smsgate.codec.udh import build_concat_udh
 
 __all__ = [
     "Concat",
@@ -183,8 +183,10 @@ def split(
         else:
             # Each character has exactly one unit that is not a high surrogate.
             chars = len(payload[::2].translate(None, _HIGH_SURROGATE_OCTETS))
-        udh = b"" if concat is Concat.SAR else build_concat_udh(
-            ref, total, seq, sixteen_bit=concat is Concat.UDH16
+        udh = (
+            b""
+            if concat is Concat.SAR
+            else build_concat_udh(ref, total, seq, sixteen_bit=concat is Concat.UDH16)
         )
         parts.append(Part(seq, total, ref, udh, payload, body[char : char + chars], units))
         start, char = end, char + chars

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 __all__ = ["TRANSLITERATIONS", "transliterate"]
 
-_SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t"
+_SPACES = (
+    "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t"
+)
 # Soft hyphen, zero-width space/non-joiner/joiner, word joiner, BOM, LRM/RLM: invisible.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 
@@ -42,7 +44,7 @@ TRANSLITERATIONS: dict[str, str] = {
 }
 """Replacement of each look-alike character."""
 
-_TABLE = {ord(k): v for k, v in TRANSLITERATIONS.items() }
+_TABLE = {ord(k): v for k, v in TRANSLITERATIONS.items()}
 
 
 def transliterate(text: str) -> str:
