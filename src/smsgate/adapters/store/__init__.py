@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core over SQLite (WAL) or PostgreSQL; Alembic migrations."""

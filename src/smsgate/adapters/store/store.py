@@ -1,0 +1,703 @@
+"""The store: reads as plain queries, writes as group-committed change lists."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from smsgate.adapters.store import schema as t
+from smsgate.adapters.store.database import is_sqlite
+from smsgate.adapters.store.writer import Writer, WriteSet
+from smsgate.services.ids import new_id, new_secret
+from smsgate.services.records import (
+    Account,
+    ApiKey,
+    Change,
+    Delivery,
+    DueMessage,
+    Message,
+    MessageChange,
+    NewDelivery,
+    NewMessage,
+    OutboxChange,
+    Part,
+    PartChange,
+    StatusEvent,
+    Webhook,
+)
+
+# Prepared statements: one object each, so the writer can run consecutive ones as executemany.
+_PART_UPDATE = (
+    update(t.parts)
+    .where(t.parts.c.message_id == bindparam("b_message_id"), t.parts.c.seq == bindparam("b_seq"))
+    .values(
+        status=bindparam("status"),
+        connector=func.coalesce(bindparam("connector"), t.parts.c.connector),
+        smsc_id=func.coalesce(bindparam("smsc_id"), t.parts.c.smsc_id),
+        attempts=func.coalesce(bindparam("attempts"), t.parts.c.attempts),
+        error_code=bindparam("error_code"),
+        submitted_at=func.coalesce(bindparam("submitted_at"), t.parts.c.submitted_at),
+        done_at=func.coalesce(bindparam("done_at"), t.parts.c.done_at),
+    )
+)
+_MESSAGE_UPDATE = (
+    update(t.messages)
+    .where(t.messages.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("status"),
+        updated_at=bindparam("updated_at"),
+        error_code=bindparam("error_code"),
+        error_message=bindparam("error_message"),
+        connector=func.coalesce(bindparam("connector"), t.messages.c.connector),
+        sent_at=func.coalesce(t.messages.c.sent_at, bindparam("sent_at")),
+        delivered_at=func.coalesce(bindparam("delivered_at"), t.messages.c.delivered_at),
+    )
+)
+_OUTBOX_DELETE = delete(t.outbox).where(
+    t.outbox.c.message_id == bindparam("b_message_id"), t.outbox.c.seq == bindparam("b_seq")
+)
+_OUTBOX_RESCHEDULE = (
+    update(t.outbox)
+    .where(t.outbox.c.message_id == bindparam("b_message_id"), t.outbox.c.seq == bindparam("b_seq"))
+    .values(due_at=bindparam("due_at"), claimed_until=None, attempts=bindparam("attempts"))
+)
+_DELIVERY_RESULT = (
+    update(t.webhook_deliveries)
+    .where(t.webhook_deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("status"),
+        attempts=bindparam("attempts"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        claimed_until=None,
+        last_status_code=bindparam("last_status_code"),
+        last_error=bindparam("last_error"),
+        delivered_at=bindparam("delivered_at"),
+    )
+)
+
+AUTH_CACHE_S = 5.0
+
+
+def hash_key(secret: str) -> str:
+    # API keys are 192-bit random tokens: a plain SHA-256 is enough (no dictionary to guess).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _row(cls: Any, row: RowMapping) -> Any:
+    return cls(**dict(row))
+
+
+def _message(row: RowMapping) -> Message:
+    return Message(**dict(row))
+
+
+def _webhook(row: RowMapping) -> Webhook:
+    data = dict(row)
+    data["events"] = tuple(json.loads(data["events"]))
+    return Webhook(**data)
+
+
+class Store:
+    """All persistence of the gateway. One instance per process; owns the writer task."""
+
+    def __init__(self, engine: AsyncEngine, *, url: str, commit_window_s: float = 0.002):
+        self.engine = engine
+        self.sqlite = is_sqlite(url)
+        self.writer = Writer(engine, window_s=commit_window_s)
+        self._auth_cache: dict[str, tuple[float, tuple[Account, ApiKey] | None]] = {}
+        self._webhook_cache: dict[str, tuple[float, tuple[Webhook, ...]]] = {}
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+
+    async def _read(self, stmt: Any) -> list[RowMapping]:
+        async with self.engine.connect() as conn:
+            conn.sync_connection.info["write"] = False  # type: ignore[union-attr]
+            result = await conn.execute(stmt)
+            rows = list(result.mappings())
+            await conn.rollback()
+            return rows
+
+    # ---- accounts and keys ---------------------------------------------------------------
+
+    async def create_account(
+        self,
+        *,
+        name: str,
+        role: str = "user",
+        default_country: str = "",
+        max_parts: int = 10,
+        help_text: str = "",
+        now: float,
+    ) -> Account:
+        account = Account(
+            id=new_id("acc", now),
+            name=name,
+            role=role,
+            default_country=default_country,
+            max_parts=max_parts,
+            help_text=help_text,
+            signing_secret=new_secret("whsec"),
+            disabled=False,
+            created_at=now,
+        )
+        await self.writer.write(WriteSet().insert(t.accounts, _asdict(account)))
+        return account
+
+    async def get_account(self, account_id: str) -> Account | None:
+        rows = await self._read(select(t.accounts).where(t.accounts.c.id == account_id))
+        return _row(Account, rows[0]) if rows else None
+
+    async def account_by_name(self, name: str) -> Account | None:
+        rows = await self._read(select(t.accounts).where(t.accounts.c.name == name))
+        return _row(Account, rows[0]) if rows else None
+
+    async def list_accounts(self) -> list[Account]:
+        rows = await self._read(select(t.accounts).order_by(t.accounts.c.created_at))
+        return [_row(Account, r) for r in rows]
+
+    async def create_api_key(self, account_id: str, *, name: str, now: float) -> tuple[ApiKey, str]:
+        secret = new_secret("sk")
+        key = ApiKey(
+            id=new_id("key", now),
+            account_id=account_id,
+            name=name,
+            prefix=secret[:7],
+            created_at=now,
+            revoked_at=None,
+        )
+        row = {**_asdict(key), "key_hash": hash_key(secret)}
+        await self.writer.write(WriteSet().insert(t.api_keys, row))
+        return key, secret
+
+    async def list_api_keys(self, account_id: str) -> list[ApiKey]:
+        cols = [c for c in t.api_keys.c if c.name != "key_hash"]
+        rows = await self._read(
+            select(*cols).where(t.api_keys.c.account_id == account_id).order_by(t.api_keys.c.id)
+        )
+        return [_row(ApiKey, r) for r in rows]
+
+    async def revoke_api_key(self, account_id: str, key_id: str, *, now: float) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(t.api_keys)
+                .where(
+                    t.api_keys.c.id == key_id,
+                    t.api_keys.c.account_id == account_id,
+                    t.api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+        self._auth_cache.clear()
+        return bool(result.rowcount)
+
+    async def authenticate(self, secret: str, *, now: float) -> tuple[Account, ApiKey] | None:
+        digest = hash_key(secret)
+        cached = self._auth_cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        cols = [c for c in t.api_keys.c if c.name != "key_hash"]
+        rows = await self._read(
+            select(*cols).where(t.api_keys.c.key_hash == digest, t.api_keys.c.revoked_at.is_(None))
+        )
+        found: tuple[Account, ApiKey] | None = None
+        if rows:
+            key = _row(ApiKey, rows[0])
+            account = await self.get_account(key.account_id)
+            if account is not None and not account.disabled:
+                found = (account, key)
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[digest] = (now + AUTH_CACHE_S, found)
+        return found
+
+    # ---- messages ------------------------------------------------------------------------
+
+    async def accept(self, new: Sequence[NewMessage]) -> None:
+        """Commit messages with their parts, queue rows, events and webhooks: one commit."""
+        ws = WriteSet()
+        for item in new:
+            ws.insert(t.messages, _asdict(item.message))
+            for part in item.parts:
+                ws.insert(t.parts, _asdict(part))
+                if item.due_at is not None:
+                    ws.insert(
+                        t.outbox,
+                        {
+                            "message_id": part.message_id,
+                            "seq": part.seq,
+                            "due_at": item.due_at,
+                            "claimed_until": None,
+                            "attempts": 0,
+                        },
+                    )
+            for ev in item.events:
+                ws.insert(t.status_events, _asdict(ev))
+            for delivery in item.deliveries:
+                ws.insert(t.webhook_deliveries, _delivery_row(delivery))
+            if item.idempotency is not None:
+                key, request_hash = item.idempotency
+                ws.insert(
+                    t.idempotency_keys,
+                    {
+                        "account_id": item.message.account_id,
+                        "key": key,
+                        "request_hash": request_hash,
+                        "message_id": item.message.id,
+                        "created_at": item.message.created_at,
+                    },
+                )
+        await self.writer.write(ws)
+
+    async def get_message(self, message_id: str, account_id: str | None = None) -> Message | None:
+        stmt = select(t.messages).where(t.messages.c.id == message_id)
+        if account_id is not None:
+            stmt = stmt.where(t.messages.c.account_id == account_id)
+        rows = await self._read(stmt)
+        return _message(rows[0]) if rows else None
+
+    async def get_messages(self, ids: Iterable[str]) -> dict[str, Message]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self._read(select(t.messages).where(t.messages.c.id.in_(wanted)))
+        return {r["id"]: _message(r) for r in rows}
+
+    async def list_messages(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        before: str | None = None,
+        direction: str | None = None,
+        status: str | None = None,
+        to_addr: str | None = None,
+        from_addr: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        batch_id: str | None = None,
+    ) -> list[Message]:
+        c = t.messages.c
+        stmt = select(t.messages).where(c.account_id == account_id)
+        for column, value in (
+            (c.direction, direction),
+            (c.status, status),
+            (c.to_addr, to_addr),
+            (c.from_addr, from_addr),
+            (c.batch_id, batch_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if before is not None:
+            stmt = stmt.where(c.id < before)
+        if since is not None:
+            stmt = stmt.where(c.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(c.created_at < until)
+        rows = await self._read(stmt.order_by(c.id.desc()).limit(limit))
+        return [_message(r) for r in rows]
+
+    async def get_parts(self, message_id: str) -> list[Part]:
+        rows = await self._read(
+            select(t.parts).where(t.parts.c.message_id == message_id).order_by(t.parts.c.seq)
+        )
+        return [_row(Part, r) for r in rows]
+
+    async def get_events(self, message_id: str) -> list[StatusEvent]:
+        cols = [c for c in t.status_events.c if c.name != "id"]
+        rows = await self._read(
+            select(*cols)
+            .where(t.status_events.c.message_id == message_id)
+            .order_by(t.status_events.c.id)
+        )
+        return [_row(StatusEvent, r) for r in rows]
+
+    async def find_idempotent(self, account_id: str, key: str) -> tuple[str, str] | None:
+        rows = await self._read(
+            select(t.idempotency_keys.c.request_hash, t.idempotency_keys.c.message_id).where(
+                t.idempotency_keys.c.account_id == account_id, t.idempotency_keys.c.key == key
+            )
+        )
+        return (rows[0]["request_hash"], rows[0]["message_id"]) if rows else None
+
+    async def count_by_status(
+        self, account_id: str, *, batch_id: str | None = None
+    ) -> dict[str, int]:
+        stmt = select(t.messages.c.status, func.count()).where(
+            t.messages.c.account_id == account_id
+        )
+        if batch_id is not None:
+            stmt = stmt.where(t.messages.c.batch_id == batch_id)
+        rows = await self._read(stmt.group_by(t.messages.c.status))
+        return {r["status"]: int(r["count"]) for r in rows}
+
+    # ---- dispatch queue ------------------------------------------------------------------
+
+    async def claim_due(self, *, now: float, limit: int, lease_s: float) -> list[DueMessage]:
+        """Claim up to `limit` due parts for `lease_s` seconds (FOR UPDATE SKIP LOCKED on PG)."""
+        o = t.outbox.c
+        stmt = (
+            select(o.message_id, o.seq, o.attempts)
+            .where(o.due_at <= now, or_(o.claimed_until.is_(None), o.claimed_until < now))
+            .order_by(o.due_at, o.message_id, o.seq)
+            .limit(limit)
+        )
+        if not self.sqlite:
+            stmt = stmt.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            claimed = list((await conn.execute(stmt)).mappings())
+            if not claimed:
+                return []
+            await conn.execute(
+                update(t.outbox)
+                .where(o.message_id == bindparam("b_m"), o.seq == bindparam("b_s"))
+                .values(claimed_until=now + lease_s),
+                [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
+            )
+            return await self._load_due(conn, claimed)
+
+    async def _load_due(self, conn: AsyncConnection, claimed: list[RowMapping]) -> list[DueMessage]:
+        ids = list(dict.fromkeys(r["message_id"] for r in claimed))
+        msgs = {
+            r["id"]: _message(r)
+            for r in (await conn.execute(select(t.messages).where(t.messages.c.id.in_(ids))))
+            .mappings()
+            .all()
+        }
+        wanted = {(r["message_id"], r["seq"]): r["attempts"] for r in claimed}
+        parts: dict[str, list[Part]] = {}
+        for r in (
+            (await conn.execute(select(t.parts).where(t.parts.c.message_id.in_(ids))))
+            .mappings()
+            .all()
+        ):
+            if (r["message_id"], r["seq"]) in wanted:
+                parts.setdefault(r["message_id"], []).append(_row(Part, r))
+        due = []
+        for mid in ids:
+            if mid in msgs and mid in parts:
+                ps = sorted(parts[mid], key=lambda p: p.seq)
+                due.append(
+                    DueMessage(
+                        message=msgs[mid],
+                        parts=tuple(ps),
+                        attempts={p.seq: wanted[(mid, p.seq)] for p in ps},
+                    )
+                )
+        return due
+
+    async def release_claims(self) -> int:
+        """Single-node start-up: whatever this node had claimed before a crash is due again."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.claimed_until.is_not(None))
+                .values(claimed_until=None)
+            )
+        return int(result.rowcount or 0)
+
+    async def queue_depth(self) -> int:
+        rows = await self._read(select(func.count().label("n")).select_from(t.outbox))
+        return int(rows[0]["n"])
+
+    async def apply(self, changes: Sequence[Change]) -> None:
+        """Commit status changes; callers sort nothing, the statements are grouped here."""
+        await self.writer.write(build_write_set(changes))
+
+    async def cancel_unclaimed(self, message_id: str, *, now: float) -> bool:
+        """Take a message's parts off the queue if no worker holds them; True when done."""
+        o = t.outbox.c
+        async with self.engine.begin() as conn:
+            total = (
+                await conn.execute(
+                    select(func.count().label("n")).where(o.message_id == message_id)
+                )
+            ).scalar_one()
+            result = await conn.execute(
+                delete(t.outbox).where(
+                    o.message_id == message_id,
+                    or_(o.claimed_until.is_(None), o.claimed_until < now),
+                )
+            )
+            if result.rowcount != total or total == 0:
+                await conn.rollback()
+                return False
+        return True
+
+    async def part_by_smsc(self, connector: str, candidates: Sequence[str]) -> Part | None:
+        rows = await self._read(
+            select(t.parts).where(
+                t.parts.c.connector == connector, t.parts.c.smsc_id.in_(list(candidates))
+            )
+        )
+        return _row(Part, rows[0]) if rows else None
+
+    async def expired_in_flight(self, *, now: float, limit: int) -> list[Message]:
+        """Sent messages whose validity ended without a final receipt."""
+        rows = await self._read(
+            select(t.messages)
+            .where(t.messages.c.status == "sent", t.messages.c.valid_until < now)
+            .limit(limit)
+        )
+        return [_message(r) for r in rows]
+
+    # ---- webhooks ------------------------------------------------------------------------
+
+    async def create_webhook(
+        self, account_id: str, *, url: str, events: Sequence[str], description: str, now: float
+    ) -> Webhook:
+        hook = Webhook(
+            id=new_id("wh", now),
+            account_id=account_id,
+            url=url,
+            events=tuple(events),
+            secret=new_secret("whsec"),
+            description=description,
+            active=True,
+            created_at=now,
+        )
+        row = {**_asdict(hook), "events": json.dumps(list(hook.events))}
+        await self.writer.write(WriteSet().insert(t.webhooks, row))
+        self._webhook_cache.pop(account_id, None)
+        return hook
+
+    async def list_webhooks(self, account_id: str) -> list[Webhook]:
+        rows = await self._read(
+            select(t.webhooks)
+            .where(t.webhooks.c.account_id == account_id)
+            .order_by(t.webhooks.c.id)
+        )
+        return [_webhook(r) for r in rows]
+
+    async def get_webhook(self, account_id: str, webhook_id: str) -> Webhook | None:
+        rows = await self._read(
+            select(t.webhooks).where(
+                t.webhooks.c.id == webhook_id, t.webhooks.c.account_id == account_id
+            )
+        )
+        return _webhook(rows[0]) if rows else None
+
+    async def delete_webhook(self, account_id: str, webhook_id: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(t.webhooks).where(
+                    t.webhooks.c.id == webhook_id, t.webhooks.c.account_id == account_id
+                )
+            )
+        self._webhook_cache.pop(account_id, None)
+        return bool(result.rowcount)
+
+    async def webhooks_for(self, account_id: str, *, now: float) -> tuple[Webhook, ...]:
+        cached = self._webhook_cache.get(account_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        hooks = tuple(h for h in await self.list_webhooks(account_id) if h.active)
+        self._webhook_cache[account_id] = (now + 5.0, hooks)
+        return hooks
+
+    async def claim_deliveries(self, *, now: float, limit: int, lease_s: float) -> list[Delivery]:
+        d = t.webhook_deliveries.c
+        stmt = (
+            select(t.webhook_deliveries)
+            .where(
+                d.status == "pending",
+                d.next_attempt_at <= now,
+                or_(d.claimed_until.is_(None), d.claimed_until < now),
+            )
+            .order_by(d.next_attempt_at)
+            .limit(limit)
+        )
+        if not self.sqlite:
+            stmt = stmt.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            rows = list((await conn.execute(stmt)).mappings())
+            if not rows:
+                return []
+            await conn.execute(
+                update(t.webhook_deliveries)
+                .where(d.id == bindparam("b_id"))
+                .values(claimed_until=now + lease_s),
+                [{"b_id": r["id"]} for r in rows],
+            )
+        return [_delivery(r) for r in rows]
+
+    async def record_delivery_attempts(self, results: Sequence[DeliveryAttempt]) -> None:
+        ws = WriteSet()
+        for r in results:
+            ws.insert(
+                t.webhook_attempts,
+                {
+                    "delivery_id": r.delivery_id,
+                    "attempted_at": r.attempted_at,
+                    "status_code": r.status_code,
+                    "error": r.error,
+                    "duration_ms": r.duration_ms,
+                },
+            )
+        for r in results:
+            ws.run(
+                _DELIVERY_RESULT,
+                {
+                    "b_id": r.delivery_id,
+                    "status": r.new_status,
+                    "attempts": r.attempts,
+                    "next_attempt_at": r.next_attempt_at,
+                    "last_status_code": r.status_code,
+                    "last_error": r.error,
+                    "delivered_at": r.attempted_at if r.new_status == "delivered" else None,
+                },
+            )
+        await self.writer.write(ws)
+
+    async def list_deliveries(
+        self,
+        account_id: str,
+        *,
+        webhook_id: str | None = None,
+        message_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        d = t.webhook_deliveries.c
+        stmt = select(t.webhook_deliveries).where(d.account_id == account_id)
+        if webhook_id is not None:
+            stmt = stmt.where(d.webhook_id == webhook_id)
+        if message_id is not None:
+            stmt = stmt.where(d.message_id == message_id)
+        rows = await self._read(stmt.order_by(d.created_at.desc()).limit(limit))
+        return [_delivery(r) for r in rows]
+
+    async def list_attempts(self, delivery_id: str) -> list[dict[str, Any]]:
+        a = t.webhook_attempts.c
+        rows = await self._read(
+            select(a.attempted_at, a.status_code, a.error, a.duration_ms)
+            .where(a.delivery_id == delivery_id)
+            .order_by(a.id)
+        )
+        return [dict(r) for r in rows]
+
+    async def ping(self) -> bool:
+        rows = await self._read(select(func.count().label("n")).select_from(t.accounts))
+        return rows is not None
+
+
+class DeliveryAttempt:
+    """The result of one webhook POST."""
+
+    __slots__ = (
+        "attempted_at",
+        "attempts",
+        "delivery_id",
+        "duration_ms",
+        "error",
+        "new_status",
+        "next_attempt_at",
+        "status_code",
+    )
+
+    def __init__(
+        self,
+        *,
+        delivery_id: str,
+        attempted_at: float,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: float,
+        new_status: str,
+        attempts: int,
+        next_attempt_at: float | None,
+    ) -> None:
+        self.delivery_id = delivery_id
+        self.attempted_at = attempted_at
+        self.status_code = status_code
+        self.error = error
+        self.duration_ms = duration_ms
+        self.new_status = new_status
+        self.attempts = attempts
+        self.next_attempt_at = next_attempt_at
+
+
+def build_write_set(changes: Sequence[Change]) -> WriteSet:
+    """Group changes by statement so each group runs as one executemany."""
+    ws = WriteSet()
+    part_rows: list[dict[str, Any]] = []
+    message_rows: list[dict[str, Any]] = []
+    deletes: list[dict[str, Any]] = []
+    reschedules: list[dict[str, Any]] = []
+    for change in changes:
+        if isinstance(change, PartChange):
+            part_rows.append(
+                {
+                    "b_message_id": change.message_id,
+                    "b_seq": change.seq,
+                    "status": change.status,
+                    "connector": change.connector,
+                    "smsc_id": change.smsc_id,
+                    "attempts": change.attempts,
+                    "error_code": change.error_code,
+                    "submitted_at": change.submitted_at,
+                    "done_at": change.done_at,
+                }
+            )
+        elif isinstance(change, MessageChange):
+            message_rows.append(
+                {
+                    "b_id": change.message_id,
+                    "status": change.status,
+                    "updated_at": change.updated_at,
+                    "error_code": change.error_code,
+                    "error_message": change.error_message,
+                    "connector": change.connector,
+                    "sent_at": change.sent_at,
+                    "delivered_at": change.delivered_at,
+                }
+            )
+        elif isinstance(change, OutboxChange):
+            key = {"b_message_id": change.message_id, "b_seq": change.seq}
+            if change.due_at is None:
+                deletes.append(key)
+            else:
+                reschedules.append({**key, "due_at": change.due_at, "attempts": change.attempts})
+        elif isinstance(change, StatusEvent):
+            ws.insert(t.status_events, _asdict(change))
+        else:
+            ws.insert(t.webhook_deliveries, _delivery_row(change))
+    for stmt, rows in (
+        (_PART_UPDATE, part_rows),
+        (_MESSAGE_UPDATE, message_rows),
+        (_OUTBOX_DELETE, deletes),
+        (_OUTBOX_RESCHEDULE, reschedules),
+    ):
+        for row in rows:
+            ws.run(stmt, row)
+    return ws
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def _delivery_row(d: NewDelivery) -> dict[str, Any]:
+    return {
+        **_asdict(d),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": d.created_at,
+        "claimed_until": None,
+        "last_status_code": None,
+        "last_error": None,
+        "delivered_at": None,
+    }
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    data = {k: v for k, v in dict(row).items() if k != "claimed_until"}
+    return Delivery(**data)

@@ -1,0 +1,187 @@
+"""One frozen settings object, built at start-up from a TOML file plus `SMSGATE_*` environment.
+
+Every top-level key can be overridden from the environment by its upper-case name with the
+`SMSGATE_` prefix (`SMSGATE_HTTP_PORT=9000`, `SMSGATE_DATABASE_URL=postgresql://…`).
+Connectors and routes come from the file (`[[connectors]]`, `[[routes]]`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from smsgate.errors import ConfigError
+
+SECRET_KEYS = frozenset({"password", "secret", "api_key", "admin_key"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectorSettings:
+    name: str
+    type: str = "smpp"
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = ""
+    password: str = ""
+    system_type: str = ""
+    bind: str = "transceiver"  # transceiver | transmitter+receiver
+    window: int = 10
+    tps: float | None = None
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    id_format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteSettings:
+    connectors: tuple[str, ...]
+    prefix: str = ""
+    country: str = ""
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str = "sqlite:///smsgate.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_enabled: bool = True
+    log_level: str = "INFO"
+    # Messages
+    default_max_parts: int = 10
+    default_validity_s: int = 48 * 3600
+    default_country: str = ""
+    # Dispatcher
+    dispatch_batch: int = 500
+    dispatch_poll_s: float = 0.5
+    dispatch_lease_s: float = 60.0
+    # Group commit: wait at most this long to gather more writes into one transaction.
+    commit_window_s: float = 0.002
+    # Webhooks
+    webhook_timeout_s: float = 10.0
+    webhook_max_age_s: float = 24 * 3600.0
+    webhook_concurrency: int = 64
+    # Abuse limits
+    max_body_bytes: int = 1_048_576
+    rate_limit_per_s: float = 0.0  # per API key; 0 = unlimited
+    connectors: tuple[ConnectorSettings, ...] = ()
+    routes: tuple[RouteSettings, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _coerce(value: str, target: Any) -> Any:
+    if target is bool or target == "bool":
+        if value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if value.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"not a boolean: {value!r}")
+    if target is int or target == "int":
+        return int(value)
+    if target is float or target == "float":
+        return float(value)
+    return value
+
+
+def _scalar_fields() -> dict[str, str]:
+    return {
+        f.name: str(f.type)
+        for f in fields(Settings)
+        if f.name not in {"connectors", "routes", "extra"}
+    }
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the file (if any), then the environment, then explicit overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    scalars = _scalar_fields()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in scalars:
+            values[key] = value
+        elif key not in {"connectors", "routes"}:
+            raise ConfigError(f"unknown setting {key!r} in {path}")
+    environ = os.environ if env is None else env
+    for key, type_name in scalars.items():
+        env_value = environ.get("SMSGATE_" + key.upper())
+        if env_value is not None:
+            try:
+                values[key] = _coerce(env_value, type_name.split(" |")[0])
+            except ValueError as exc:
+                raise ConfigError(f"SMSGATE_{key.upper()}: {exc}") from exc
+    values.update(overrides or {})
+    try:
+        connectors = tuple(ConnectorSettings(**c) for c in raw.get("connectors", ()))
+        routes = tuple(
+            RouteSettings(**{**r, "connectors": tuple(r.get("connectors", ()))})
+            for r in raw.get("routes", ())
+        )
+        settings = Settings(**values, connectors=connectors, routes=routes)
+    except TypeError as exc:
+        raise ConfigError(f"bad configuration: {exc}") from exc
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    names = [c.name for c in settings.connectors]
+    if len(set(names)) != len(names):
+        raise ConfigError("connector names must be unique")
+    for connector in settings.connectors:
+        if connector.type != "smpp":
+            raise ConfigError(f"connector {connector.name}: unknown type {connector.type!r}")
+        if connector.bind not in {"transceiver", "transmitter+receiver"}:
+            raise ConfigError(f"connector {connector.name}: bad bind {connector.bind!r}")
+    for route in settings.routes:
+        for name in route.connectors:
+            if name not in names:
+                raise ConfigError(f"route {route.prefix or route.country!r}: no connector {name}")
+    if settings.default_max_parts < 1:
+        raise ConfigError("default_max_parts must be at least 1")
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings as a dict with every secret replaced, for `smsgate check-config`."""
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: ("********" if k in SECRET_KEYS and v else scrub(v)) for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [scrub(v) for v in value]
+        return value
+
+    data = dataclasses.asdict(settings)
+    data["database_url"] = mask_url(settings.database_url)
+    result: dict[str, Any] = scrub(data)
+    return result
+
+
+def mask_url(url: str) -> str:
+    """Hide a password in a database URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, at, host = rest.rpartition("@")
+    user, colon, _password = creds.partition(":")
+    return f"{scheme}://{user}{':********' if colon else ''}{at}{host}"
