@@ -24,3 +24,21 @@ class InvalidSender(DomainError):
 
 class NoRoute(DomainError):
     code = "no_route"
+
+
+class InvalidRequest(DomainError):
+    """A field of a request is missing or malformed."""
+
+    code = "invalid_request"
+
+
+class TooManyParts(DomainError):
+    code = "too_many_parts"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"

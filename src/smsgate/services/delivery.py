@@ -1,0 +1,302 @@
+"""Outcomes of submits, delivery receipts and expiry, turned into status changes.
+
+The tracker keeps the messages in flight in memory (message, part states, SMSC ids) so the hot
+path reads nothing; after a restart, or for a message evicted from it, the store is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from smsgate.domain.states import FINAL, Status, aggregate, status_from_receipt
+from smsgate.services.batching import ChangeBatcher
+from smsgate.services.clock import Clock
+from smsgate.services.events import MESSAGE_STATUS, deliveries_for
+from smsgate.services.ports import ReceiptEvent
+from smsgate.services.records import (
+    Change,
+    Message,
+    MessageChange,
+    OutboxChange,
+    PartChange,
+    StatusEvent,
+)
+from smsgate.services.store_port import StorePort
+
+log = logging.getLogger(__name__)
+
+
+def smsc_key(smsc_id: str) -> str:
+    """The stored form of an SMSC message id: trimmed, lower case, no leading zeros."""
+    return smsc_id.strip().lower().lstrip("0") or "0"
+
+
+def receipt_candidates(smsc_id: str, id_format: str = "auto") -> tuple[str, ...]:
+    """Stored forms a receipt id may match, whatever the SMSC's hex/decimal/case habits.
+
+    Many SMSCs answer submit_sm with a hex id and write the receipt id in decimal (or the
+    reverse); `id_format` pins the reading per connector, `auto` tries each.
+    """
+    key = smsc_key(smsc_id)
+    found = [key]
+    if id_format in ("auto", "dec") and key.isdigit():
+        found.append(format(int(key), "x"))
+    if id_format in ("auto", "hex") and all(c in "0123456789abcdef" for c in key):
+        found.append(str(int(key, 16)))
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass(slots=True)
+class InFlight:
+    message: Message
+    parts: dict[int, str] = field(default_factory=dict)  # seq → part status
+
+
+class Tracker:
+    """Bounded in-memory view of messages being sent."""
+
+    def __init__(self, *, max_messages: int = 200_000) -> None:
+        self._max = max_messages
+        self.messages: OrderedDict[str, InFlight] = OrderedDict()
+        self.smsc: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def track(self, message: Message, part_statuses: dict[int, str]) -> InFlight:
+        entry = self.messages.get(message.id)
+        if entry is None:
+            entry = InFlight(message, dict(part_statuses))
+            self.messages[message.id] = entry
+            while len(self.messages) > self._max:
+                self.messages.popitem(last=False)
+        return entry
+
+    def forget(self, message_id: str) -> None:
+        self.messages.pop(message_id, None)
+
+    def remember_smsc(self, connector: str, smsc_id: str, message_id: str, seq: int) -> None:
+        if len(self.smsc) > self._max * 2:
+            self.smsc.clear()  # the store still has every id; this only costs reads
+        self.smsc[(connector, smsc_key(smsc_id))] = (message_id, seq)
+
+
+class DeliveryService:
+    """Applies what connectors report to the parts and messages."""
+
+    def __init__(self, store: StorePort, clock: Clock, tracker: Tracker) -> None:
+        self._store = store
+        self._clock = clock
+        self.tracker = tracker
+        self._batcher = ChangeBatcher(store.apply)
+        self.unmatched_receipts = 0
+
+    async def drain(self) -> None:
+        await self._batcher.drain()
+
+    async def commit(self, changes: list[Change]) -> None:
+        await self._batcher.submit(changes)
+
+    async def _entry(self, message_id: str) -> InFlight | None:
+        entry = self.tracker.messages.get(message_id)
+        if entry is not None:
+            return entry
+        message = await self._store.get_message(message_id)
+        if message is None:
+            return None
+        parts = await self._store.get_parts(message_id)
+        return self.tracker.track(message, {p.seq: p.status for p in parts})
+
+    async def _message_changes(
+        self, entry: InFlight, now: float, *, error: tuple[str, str] | None = None
+    ) -> list[Change]:
+        """Fold the part states into the message status; a change emits event and webhooks."""
+        message = entry.message
+        new_status = aggregate([Status(s) for s in entry.parts.values()])
+        if new_status == message.status:
+            return []
+        if message.status in FINAL:
+            return []
+        sent_at = now if new_status == Status.SENT or message.sent_at is None else None
+        delivered_at = now if new_status == Status.DELIVERED else None
+        updated = replace(
+            message,
+            status=new_status,
+            updated_at=now,
+            error_code=error[0] if error else None,
+            error_message=error[1] if error else None,
+            sent_at=message.sent_at
+            or (now if new_status in (Status.SENT, Status.DELIVERED) else None),
+            delivered_at=delivered_at or message.delivered_at,
+        )
+        entry.message = updated
+        if new_status in FINAL:
+            self.tracker.forget(message.id)
+        hooks = await self._store.webhooks_for(message.account_id, now=now)
+        return [
+            MessageChange(
+                message_id=message.id,
+                status=new_status,
+                updated_at=now,
+                error_code=updated.error_code,
+                error_message=updated.error_message,
+                connector=updated.connector,
+                sent_at=sent_at if new_status in (Status.SENT, Status.DELIVERED) else None,
+                delivered_at=delivered_at,
+            ),
+            StatusEvent(
+                message_id=message.id,
+                seq=None,
+                status=new_status,
+                error_code=updated.error_code,
+                detail=updated.error_message,
+                created_at=now,
+            ),
+            *deliveries_for(MESSAGE_STATUS, updated, hooks, now),
+        ]
+
+    async def submitted(
+        self, entry: InFlight, seq: int, connector: str, smsc_id: str, attempts: int
+    ) -> list[Change]:
+        """The SMSC accepted a part."""
+        now = self._clock.now()
+        self.tracker.remember_smsc(connector, smsc_id, entry.message.id, seq)
+        if entry.parts.get(seq) not in FINAL:
+            entry.parts[seq] = Status.SENT
+        entry.message = replace(entry.message, connector=connector)
+        changes: list[Change] = [
+            PartChange(
+                message_id=entry.message.id,
+                seq=seq,
+                status=Status.SENT,
+                connector=connector,
+                smsc_id=smsc_key(smsc_id),
+                attempts=attempts,
+                error_code=None,
+                submitted_at=now,
+            ),
+            OutboxChange(message_id=entry.message.id, seq=seq, due_at=None),
+        ]
+        changes += await self._message_changes(entry, now)
+        return changes
+
+    async def finished(
+        self,
+        entry: InFlight,
+        seq: int,
+        status: Status,
+        *,
+        error_code: str,
+        error_message: str,
+        attempts: int,
+        connector: str | None = None,
+    ) -> list[Change]:
+        """A part ends without a receipt: failed, expired before submit, no route."""
+        now = self._clock.now()
+        entry.parts[seq] = status
+        changes: list[Change] = [
+            PartChange(
+                message_id=entry.message.id,
+                seq=seq,
+                status=status,
+                connector=connector,
+                attempts=attempts,
+                error_code=error_code,
+                done_at=now,
+            ),
+            OutboxChange(message_id=entry.message.id, seq=seq, due_at=None),
+        ]
+        changes += await self._message_changes(entry, now, error=(error_code, error_message))
+        return changes
+
+    def retry_later(
+        self, entry: InFlight, seq: int, *, due_at: float, attempts: int, error_code: str
+    ) -> list[Change]:
+        entry.parts[seq] = Status.QUEUED
+        return [
+            PartChange(
+                message_id=entry.message.id,
+                seq=seq,
+                status=Status.QUEUED,
+                attempts=attempts,
+                error_code=error_code,
+            ),
+            OutboxChange(message_id=entry.message.id, seq=seq, due_at=due_at, attempts=attempts),
+        ]
+
+    async def on_receipt(self, event: ReceiptEvent, *, id_format: str = "auto") -> None:
+        """Match a receipt to its part and record it; returns after the commit."""
+        ref = None
+        candidates = receipt_candidates(event.smsc_id, id_format)
+        for key in candidates:
+            ref = self.tracker.smsc.get((event.connector, key))
+            if ref is not None:
+                break
+        if ref is None:
+            part = await self._store.part_by_smsc(event.connector, candidates)
+            if part is None:
+                self.unmatched_receipts += 1
+                log.warning("receipt from %s matches no part", event.connector)
+                return
+            ref = (part.message_id, part.seq)
+        entry = await self._entry(ref[0])
+        if entry is None:  # pragma: no cover - the part exists, so does its message
+            return
+        status = status_from_receipt(event.stat)
+        now = self._clock.now()
+        if entry.parts.get(ref[1]) in FINAL:
+            return  # a repeated receipt: already recorded
+        entry.parts[ref[1]] = status
+        changes: list[Change] = [
+            StatusEvent(
+                message_id=ref[0],
+                seq=ref[1],
+                status=status,
+                error_code=None if status == Status.DELIVERED else event.err,
+                detail=event.raw[:500],
+                created_at=now,
+            )
+        ]
+        if status in FINAL:
+            changes.append(
+                PartChange(
+                    message_id=ref[0],
+                    seq=ref[1],
+                    status=status,
+                    error_code=None if status == Status.DELIVERED else f"{event.stat}:{event.err}",
+                    done_at=now,
+                )
+            )
+            self.tracker.smsc.pop((event.connector, smsc_key(event.smsc_id)), None)
+        error = None
+        if status in (Status.UNDELIVERED, Status.EXPIRED):
+            error = (event.stat.upper(), f"the network reported {event.stat} (err {event.err})")
+        changes += await self._message_changes(entry, now, error=error)
+        await self.commit(changes)
+
+    async def expire_overdue(self, *, limit: int = 500) -> int:
+        """Sent messages whose validity ended without a final receipt become expired."""
+        now = self._clock.now()
+        overdue = await self._store.expired_in_flight(now=now, limit=limit)
+        changes: list[Change] = []
+        for message in overdue:
+            entry = await self._entry(message.id)
+            if entry is None:  # pragma: no cover
+                continue
+            for seq, status in list(entry.parts.items()):
+                if status not in FINAL:
+                    entry.parts[seq] = Status.EXPIRED
+                    changes.append(
+                        PartChange(
+                            message_id=message.id,
+                            seq=seq,
+                            status=Status.EXPIRED,
+                            error_code="no_receipt",
+                            done_at=now,
+                        )
+                    )
+            changes += await self._message_changes(
+                entry, now, error=("no_receipt", "no delivery report before the validity ended")
+            )
+        if changes:
+            await self.commit(changes)
+        return len(overdue)

@@ -1,0 +1,280 @@
+"""Sending: validate a request, encode and split it, and commit it with its queue rows."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlsplit
+
+import orjson
+
+from smsgate import codec
+from smsgate.domain.errors import Conflict, InvalidRequest, NotFound, TooManyParts
+from smsgate.domain.numbers import normalize
+from smsgate.domain.senders import parse_sender
+from smsgate.domain.states import CANCELABLE, Status
+from smsgate.services.clock import Clock
+from smsgate.services.events import MESSAGE_STATUS, deliveries_for
+from smsgate.services.ids import new_id
+from smsgate.services.records import (
+    Account,
+    Message,
+    MessageChange,
+    NewMessage,
+    Part,
+    PartChange,
+    StatusEvent,
+)
+from smsgate.services.store_port import StorePort
+
+CATEGORIES = ("transactional", "marketing")
+ENCODINGS = ("auto", "gsm7", "ucs2")
+MIN_VALIDITY_S = 5
+MAX_VALIDITY_S = 7 * 24 * 3600
+DATA_CODING = {codec.Encoding.GSM7: 0, codec.Encoding.UCS2: 8}
+UDHI = 0x40
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendRequest:
+    to: str
+    sender: str | None = None
+    text: str
+    category: str = "transactional"
+    send_at: float | None = None
+    validity_s: int | None = None
+    encoding: str = "auto"
+    reference: str | None = None
+    callback_url: str | None = None
+    transliterate: bool = False
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def check_callback_url(url: str | None, field: str = "callback_url") -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise InvalidRequest("must be an http or https URL", field=field)
+
+
+class MessageService:
+    """Accepts outbound messages (REST, batches; later SMPP and the compat dialects)."""
+
+    def __init__(
+        self,
+        store: StorePort,
+        clock: Clock,
+        *,
+        default_validity_s: int,
+        default_sender: str,
+        wake_dispatcher: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._default_validity_s = default_validity_s
+        self._default_sender = default_sender
+        self._wake = wake_dispatcher
+        self._refs = itertools.cycle(range(1, 256))
+
+    def build(
+        self,
+        account: Account,
+        req: SendRequest,
+        now: float,
+        *,
+        batch_id: str | None = None,
+        idempotency: tuple[str, str] | None = None,
+    ) -> NewMessage:
+        """Validate and encode one request into the rows to commit; raises DomainError."""
+        to = normalize(req.to, account.default_country or None)
+        sender = parse_sender(req.sender or self._default_sender)
+        if not isinstance(req.text, str) or req.text == "":
+            raise InvalidRequest("text must not be empty", field="text")
+        if req.category not in CATEGORIES:
+            raise InvalidRequest("category must be transactional or marketing", field="category")
+        if req.encoding not in ENCODINGS:
+            raise InvalidRequest("encoding must be auto, gsm7 or ucs2", field="encoding")
+        validity = self._default_validity_s if req.validity_s is None else req.validity_s
+        if not MIN_VALIDITY_S <= validity <= MAX_VALIDITY_S:
+            raise InvalidRequest(
+                f"validity_s must be between {MIN_VALIDITY_S} and {MAX_VALIDITY_S}",
+                field="validity_s",
+            )
+        if req.send_at is not None and req.send_at > now + MAX_VALIDITY_S * 4:
+            raise InvalidRequest("send_at is too far in the future", field="send_at")
+        check_callback_url(req.callback_url)
+        if req.reference is not None and len(req.reference) > 200:
+            raise InvalidRequest("reference has at most 200 characters", field="reference")
+        try:
+            split = codec.split(
+                req.text,
+                encoding=req.encoding,
+                concat=codec.Concat.UDH8,
+                ref=next(self._refs),
+                max_parts=account.max_parts,
+                transliterate=req.transliterate,
+            )
+        except codec.TooManyParts as exc:
+            raise TooManyParts(
+                f"the text needs {exc.parts} parts; this account allows {exc.max_parts}",
+                field="text",
+            ) from exc
+        except codec.EncodingError as exc:
+            raise InvalidRequest(
+                "the text has characters that GSM-7 cannot carry: " + "".join(exc.chars),
+                field="text",
+            ) from exc
+        scheduled = req.send_at is not None and req.send_at > now
+        start = req.send_at if scheduled and req.send_at is not None else now
+        status = Status.SCHEDULED if scheduled else Status.QUEUED
+        message = Message(
+            id=new_id("msg", now),
+            account_id=account.id,
+            direction="outbound",
+            to_addr=to.e164,
+            from_addr=sender.display,
+            from_ton=sender.ton,
+            from_npi=sender.npi,
+            text=split.text,
+            status=status,
+            category=req.category,
+            encoding=split.encoding.value,
+            parts=len(split.parts),
+            reference=req.reference,
+            batch_id=batch_id,
+            callback_url=req.callback_url,
+            valid_until=start + validity,
+            scheduled_at=req.send_at if scheduled else None,
+            created_at=now,
+            updated_at=now,
+        )
+        data_coding = DATA_CODING[split.encoding]
+        parts = tuple(
+            Part(
+                message_id=message.id,
+                seq=p.seq,
+                total=p.total,
+                status=status,
+                short_message=p.short_message,
+                esm_class=UDHI if p.udh else 0,
+                data_coding=data_coding,
+                sar_ref=None,
+            )
+            for p in split.parts
+        )
+        event = StatusEvent(
+            message_id=message.id,
+            seq=None,
+            status=status,
+            error_code=None,
+            detail=None,
+            created_at=now,
+        )
+        return NewMessage(
+            message=message,
+            parts=parts,
+            due_at=start,
+            events=(event,),
+            idempotency=idempotency,
+        )
+
+    async def send(
+        self, account: Account, req: SendRequest, *, idempotency_key: str | None = None
+    ) -> tuple[Message, bool]:
+        """Commit one message; returns (message, created). Replays return the first result."""
+        now = self._clock.now()
+        idem = None
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 255:
+                raise InvalidRequest(
+                    "Idempotency-Key has 1 to 255 characters", field="Idempotency-Key"
+                )
+            idem = (idempotency_key, req.fingerprint())
+            replay = await self._replay(account, idem)
+            if replay is not None:
+                return replay, False
+        new = self.build(account, req, now, idempotency=idem)
+        try:
+            await self._store.accept([new])
+        except Exception as exc:
+            if idem is not None and getattr(exc, "conflict", False):
+                replay = await self._replay(account, idem)
+                if replay is not None:
+                    return replay, False
+            raise
+        self._wake()
+        return new.message, True
+
+    async def _replay(self, account: Account, idem: tuple[str, str]) -> Message | None:
+        found = await self._store.find_idempotent(account.id, idem[0])
+        if found is None:
+            return None
+        request_hash, message_id = found
+        if request_hash != idem[1]:
+            raise Conflict(
+                "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+            )
+        return await self._store.get_message(message_id, account.id)
+
+    async def send_batch(
+        self, account: Account, reqs: Sequence[SendRequest], *, batch_id: str
+    ) -> list[Message]:
+        """Many recipients in one transaction: all are valid and committed, or none is."""
+        now = self._clock.now()
+        built = []
+        for index, req in enumerate(reqs):
+            try:
+                built.append(self.build(account, req, now, batch_id=batch_id))
+            except InvalidRequest as exc:
+                raise type(exc)(
+                    f"recipient {index}: {exc.message}", field=f"messages[{index}].{exc.field}"
+                ) from exc
+            except Exception as exc:
+                field = getattr(exc, "field", None) or "to"
+                message = getattr(exc, "message", str(exc))
+                raise InvalidRequest(
+                    f"recipient {index}: {message}", field=f"messages[{index}].{field}"
+                ) from exc
+        await self._store.accept(built)
+        self._wake()
+        return [b.message for b in built]
+
+    async def cancel(self, account: Account, message_id: str) -> Message:
+        message = await self._store.get_message(message_id, account.id)
+        if message is None:
+            raise NotFound("no such message", field="id")
+        if message.status not in CANCELABLE:
+            raise Conflict(f"a {message.status} message cannot be canceled", field="id")
+        now = self._clock.now()
+        if not await self._store.cancel_unclaimed(message.id, now=now):
+            raise Conflict("the message is being sent and can no longer be canceled", field="id")
+        hooks = await self._store.webhooks_for(account.id, now=now)
+        canceled = _replace_status(message, Status.CANCELED, now)
+        await self._store.apply(
+            [
+                *(
+                    PartChange(message_id=message.id, seq=seq, status=Status.CANCELED, done_at=now)
+                    for seq in range(1, message.parts + 1)
+                ),
+                MessageChange(message_id=message.id, status=Status.CANCELED, updated_at=now),
+                StatusEvent(
+                    message_id=message.id,
+                    seq=None,
+                    status=Status.CANCELED,
+                    error_code=None,
+                    detail="canceled by the user",
+                    created_at=now,
+                ),
+                *deliveries_for(MESSAGE_STATUS, canceled, hooks, now),
+            ]
+        )
+        return canceled
+
+
+def _replace_status(message: Message, status: str, now: float) -> Message:
+    return replace(message, status=status, updated_at=now)

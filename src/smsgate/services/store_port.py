@@ -1,0 +1,44 @@
+"""What the services need from the store (implemented by adapters/store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from smsgate.services.records import (
+    Account,
+    Change,
+    DueMessage,
+    Message,
+    NewMessage,
+    Part,
+    Webhook,
+)
+
+
+class StorePort(Protocol):
+    async def accept(self, new: Sequence[NewMessage]) -> None: ...
+
+    async def apply(self, changes: Sequence[Change]) -> None: ...
+
+    async def get_message(
+        self, message_id: str, account_id: str | None = None
+    ) -> Message | None: ...
+
+    async def get_messages(self, ids: Iterable[str]) -> dict[str, Message]: ...
+
+    async def get_parts(self, message_id: str) -> list[Part]: ...
+
+    async def get_account(self, account_id: str) -> Account | None: ...
+
+    async def find_idempotent(self, account_id: str, key: str) -> tuple[str, str] | None: ...
+
+    async def claim_due(self, *, now: float, limit: int, lease_s: float) -> list[DueMessage]: ...
+
+    async def cancel_unclaimed(self, message_id: str, *, now: float) -> bool: ...
+
+    async def part_by_smsc(self, connector: str, candidates: Sequence[str]) -> Part | None: ...
+
+    async def expired_in_flight(self, *, now: float, limit: int) -> list[Message]: ...
+
+    async def webhooks_for(self, account_id: str, *, now: float) -> tuple[Webhook, ...]: ...
