@@ -1,0 +1,163 @@
+"""The webhook sender: posts queued events, signs them, retries with backoff for 24 hours,
+and records every attempt (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from smsgate.adapters.store.store import DeliveryAttempt, Store
+from smsgate.domain.retry import webhook_backoff
+from smsgate.services.clock import Clock
+from smsgate.services.events import sign
+from smsgate.services.records import Delivery
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "smsgate-webhooks/1"
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        timeout_s: float = 10.0,
+        max_age_s: float = 24 * 3600.0,
+        concurrency: int = 64,
+        poll_s: float = 1.0,
+        batch: int = 500,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._timeout_s = timeout_s
+        self._max_age_s = max_age_s
+        self._concurrency = concurrency
+        self._poll_s = poll_s
+        self._batch = batch
+        self._transport = transport
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._secrets: dict[tuple[str, str | None], str] = {}
+        self.sent = 0
+        self.failed_attempts = 0
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout_s,
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=self._concurrency, max_keepalive_connections=self._concurrency
+            ),
+            headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+            transport=self._transport,
+        )
+        self._task = asyncio.create_task(self._run(), name="webhook-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self) -> None:
+        while True:
+            count = 0
+            try:
+                count = await self.run_once()
+            except Exception:
+                log.exception("webhook round failed")
+            if count < self._batch:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_s):
+                        await self._wakeup.wait()
+
+    async def run_once(self) -> int:
+        now = self._clock.now()
+        due = await self._store.claim_deliveries(
+            now=now, limit=self._batch, lease_s=self._timeout_s * 3 + 30
+        )
+        if not due:
+            return 0
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def bounded(d: Delivery) -> DeliveryAttempt:
+            async with semaphore:
+                return await self._post(d)
+
+        results = await asyncio.gather(*(bounded(d) for d in due))
+        await self._store.record_delivery_attempts(results)
+        return len(due)
+
+    async def _secret(self, delivery: Delivery) -> str | None:
+        key = (delivery.account_id, delivery.webhook_id)
+        if key in self._secrets:
+            return self._secrets[key]
+        secret: str | None = None
+        if delivery.webhook_id is None:
+            account = await self._store.get_account(delivery.account_id)
+            secret = account.signing_secret if account else None
+        else:
+            hook = await self._store.get_webhook(delivery.account_id, delivery.webhook_id)
+            secret = hook.secret if hook else None
+        if secret is not None:
+            self._secrets[key] = secret
+        return secret
+
+    async def _post(self, delivery: Delivery) -> DeliveryAttempt:
+        assert self._client is not None
+        started = time.perf_counter()
+        now = self._clock.now()
+        attempts = delivery.attempts + 1
+        status_code: int | None = None
+        error: str | None = None
+        secret = await self._secret(delivery)
+        if secret is None:
+            error = "the webhook was deleted"
+        else:
+            body = delivery.payload.encode()
+            headers = {
+                "Smsgate-Signature": sign(secret, int(now), body),
+                "Smsgate-Event-Id": delivery.event_id,
+            }
+            try:
+                response = await self._client.post(delivery.url, content=body, headers=headers)
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"HTTP {status_code}"
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+        duration_ms = (time.perf_counter() - started) * 1000
+        if error is None:
+            self.sent += 1
+            new_status, next_at = "delivered", None
+        else:
+            self.failed_attempts += 1
+            next_at = now + webhook_backoff(attempts)
+            gone = secret is None or next_at > delivery.created_at + self._max_age_s
+            new_status, next_at = ("failed", None) if gone else ("pending", next_at)
+        return DeliveryAttempt(
+            delivery_id=delivery.id,
+            attempted_at=now,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+            new_status=new_status,
+            attempts=attempts,
+            next_attempt_at=next_at,
+        )
