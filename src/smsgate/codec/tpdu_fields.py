@@ -91,11 +91,6 @@ class Reader:
         self.pos += count
         return self.data[self.pos - count : self.pos]
 
-    def rest(self) -> bytes:
-        out = self.data[self.pos :]
-        self.pos = len(self.data)
-        return out
-
 
 def _toa(address: Address) -> int:
     if not 0 <= address.npi <= 0xF:
@@ -158,11 +153,8 @@ def decode_address(reader: Reader) -> Address:
 def _make_address(toa: int, value: bytes, semi_octets: int) -> Address:
     ton = Ton((toa >> 4) & 0x7)
     if ton is Ton.ALPHANUMERIC:
-        count = semi_octets * 4 // 7
-        try:
-            number = decode_gsm7(unpack_septets(value, count))
-        except CodecError as exc:
-            raise TpduError("bad alphanumeric address") from exc
+        # floor(4L/7) septets always fit in the (L+1)//2 octets read, and septets decode.
+        number = decode_gsm7(unpack_septets(value, semi_octets * 4 // 7))
     else:
         number = _digits(value, semi_octets)
     return Address(number, ton, toa & 0xF)

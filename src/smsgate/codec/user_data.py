@@ -74,7 +74,5 @@ def decode_ud(reader: Reader, dcs: int, udhi: bool) -> tuple[bytes, bytes]:
     count = udl - (len(udh) * 8 + fill) // 7
     if count < 0:
         raise TpduError("TP-UDL smaller than the UDH")
-    try:
-        return udh, unpack_septets(ud[len(udh) :], count, fill)
-    except CodecError as exc:
-        raise TpduError("user data shorter than TP-UDL") from exc
+    # ceil(7*UDL/8) octets were read, so the septets always fit.
+    return udh, unpack_septets(ud[len(udh) :], count, fill)
