@@ -1,0 +1,124 @@
+"""Delivery receipt text in deliver_sm short_message (SMPP 3.4 Appendix B).
+
+The de-facto format is
+``id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DDDDDDD
+err:E text:...``. SMSCs vary it freely (key case, 12-digit dates, hex ids, missing or
+extra fields, `submit_date`), so `parse_receipt` reads keys wherever they appear and only
+needs `id` and `stat`. `normalize_message_id` gives the forms under which a receipt id may
+match the id an SMSC returned in submit_sm_resp.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+from smsgate.smpp.constants import MessageState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt:
+    """A parsed delivery receipt; dates are the raw YYMMDDhhmm[ss] strings."""
+
+    id: str
+    sub: str = "001"
+    dlvrd: str = "001"
+    submit_date: str | None = None
+    done_date: str | None = None
+    stat: str
+    err: str = "000"
+    text: str = ""
+
+
+def format_receipt(r: Receipt) -> str:
+    """The standard receipt text (Appendix B)."""
+    return (
+        f"id:{r.id} sub:{r.sub} dlvrd:{r.dlvrd} submit date:{r.submit_date or ''}"
+        f" done date:{r.done_date or ''} stat:{r.stat} err:{r.err} text:{r.text}"
+    )
+
+
+# A key is a known word at a word start followed by ':' (spaces tolerated around it).
+_KEY = re.compile(
+    r"(?<![A-Za-z0-9_])(id|sub|dlvrd|submit[ _]?date|done[ _]?date|stat|err|text)[ \t]*:[ \t]*",
+    re.IGNORECASE,
+)
+_FIELD = {"id": "id", "sub": "sub", "dlvrd": "dlvrd", "stat": "stat", "err": "err"}
+
+
+def parse_receipt(text: str | bytes) -> Receipt | None:
+    """Parse receipt text leniently; None when there is no `id` and `stat` to read."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("latin-1")
+    values: dict[str, str] = {}
+    body = ""
+    matches = list(_KEY.finditer(text))
+    for i, match in enumerate(matches):
+        key = re.sub(r"[ _]", "", match.group(1).lower())
+        if key == "text":
+            body = text[match.end() :]  # free text runs to the end, keys included
+            break
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        token = text[match.end() : end].split(None, 1)
+        if token and key not in values:
+            values[key] = token[0]
+    if "id" not in values or "stat" not in values:
+        return None
+    return Receipt(
+        id=values["id"],
+        sub=values.get("sub", "001"),
+        dlvrd=values.get("dlvrd", "001"),
+        submit_date=values.get("submitdate"),
+        done_date=values.get("donedate"),
+        stat=values["stat"].upper(),
+        err=values.get("err", "000"),
+        text=body,
+    )
+
+
+_STATES = {
+    "ENROUTE": MessageState.ENROUTE,
+    "DELIVRD": MessageState.DELIVERED,
+    "DELIVERED": MessageState.DELIVERED,
+    "EXPIRED": MessageState.EXPIRED,
+    "DELETED": MessageState.DELETED,
+    "UNDELIV": MessageState.UNDELIVERABLE,
+    "UNDELIVERABLE": MessageState.UNDELIVERABLE,
+    "ACCEPTD": MessageState.ACCEPTED,
+    "ACCEPTED": MessageState.ACCEPTED,
+    "UNKNOWN": MessageState.UNKNOWN,
+    "REJECTD": MessageState.REJECTED,
+    "REJECTED": MessageState.REJECTED,
+}
+
+
+def stat_to_message_state(stat: str) -> MessageState:
+    """The message_state of a receipt `stat` (Appendix B Table B-2); UNKNOWN if unheard of."""
+    return _STATES.get(stat.strip().upper(), MessageState.UNKNOWN)
+
+
+_HEX = frozenset(string.hexdigits)
+_MAX_ID_DIGITS = 64  # ids are at most 64 octets (message_id, §5.2.23)
+
+
+def normalize_message_id(s: str) -> tuple[str, ...]:
+    """Candidate canonical forms of an SMSC message id, most literal first.
+
+    The lower-cased id, without leading zeros, and if it is hexadecimal its decimal value,
+    if it is decimal its hexadecimal value. Two ids denote the same message when their
+    candidate sets intersect under the SMSC's habit; a connector that auto-detects the
+    habit compares `normalize_message_id(receipt_id)` with the submit_sm_resp id's forms.
+    """
+    raw = s.strip().lower()
+    if raw.startswith("0x") and len(raw) > 2:
+        raw = raw[2:]
+    out = [raw]
+    if raw and len(raw) <= _MAX_ID_DIGITS:
+        if raw.isdigit() and raw.isascii():
+            value = int(raw)
+            out += [str(value), format(value, "x")]
+        if set(raw) <= _HEX:
+            value = int(raw, 16)
+            out += [raw.lstrip("0") or "0", str(value)]
+    return tuple(dict.fromkeys(out))
