@@ -1,0 +1,1 @@
+"""Southbound connectors: links to SMSCs and providers (implementations of `Connector`)."""
