@@ -7,6 +7,7 @@ magic destinations (the last four digits):
 
     …9990  receipt stat UNDELIV, err 001       …9992  submit refused with ESME_RSUBMITFAIL
     …9991  receipt stat EXPIRED                …9993  accepted, but never a receipt
+    …9995  the connection is dropped instead of answering (a submit lost in flight)
 
 It records what it received so tests can check that every part arrived (and how often).
 """
@@ -21,6 +22,7 @@ import itertools
 import logging
 import random
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -98,6 +100,8 @@ class SubmitRecord:
     data_coding: int
     message_id: str
     tlvs: tuple[Tlv, ...]
+    registered_delivery: int
+    validity_period: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,9 @@ class SmscSimulator:
         self.unbinds = 0
         self.enquire_links = 0
         self.violations = 0  # bad PDUs received
+        self.dropped_on_submit = 0
+        self.pdus_received = 0
+        self._change = asyncio.Event()
         self.max_outstanding = 0  # most submit_sm ever awaiting their resp on one session
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -207,6 +214,18 @@ class SmscSimulator:
             "max_outstanding": self.max_outstanding,
         }
 
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until `predicate()` holds; it is re-checked whenever the simulator saw a PDU
+        or a connection change (for tests: no polling, no sleeping; bound it with a timeout).
+        """
+        while not predicate():
+            self._change.clear()
+            await self._change.wait()
+
+    def notify(self) -> None:
+        """Wake `wait_until` callers (the sessions call it on every PDU)."""
+        self._change.set()
+
     # -- sessions (called by SmscSession) --------------------------------------------------
 
     def check_bind(self, system_id: str, password: str) -> int:
@@ -221,16 +240,24 @@ class SmscSimulator:
     def session_opened(self, session: SmscSession) -> None:
         self.connections += 1
         self._sessions.add(session)
+        self.notify()
 
     def session_bound(self, session: SmscSession) -> None:
+        self.notify()
         if session.can_receive and session.system_id is not None:
             self._dispatch(session.system_id)
 
     def session_closed(self, session: SmscSession) -> None:
         self._sessions.discard(session)
+        self.notify()
 
     def on_submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> None:
         self.max_outstanding = max(self.max_outstanding, session.unanswered_submits)
+        self.notify()
+        if pdu.destination_addr.endswith("9995"):
+            self.dropped_on_submit += 1
+            session.abort()
+            return
         status, message_id = self._accept(session, pdu)
         if status != CommandStatus.ESME_ROK:
             self.refused += 1
@@ -273,6 +300,7 @@ class SmscSimulator:
             SubmitRecord(
                 system_id, pdu.source_addr, pdu.destination_addr, short,
                 pdu.esm_class, pdu.data_coding, message_id, pdu.tlvs,
+                pdu.registered_delivery, getattr(pdu, "validity_period", ""),
             )
         )  # fmt: skip
         self.submit_counts[pdu.destination_addr, short] += 1
@@ -384,6 +412,7 @@ class SmscSimulator:
             )
 
     def _delivered(self, delivery: _Delivery, resp: Pdu | None) -> None:
+        self.notify()
         status = resp.command_status if resp is not None else None
         if delivery.stat:
             self.receipts_sent.append(
@@ -414,9 +443,13 @@ class SmscSimulator:
         except ValueError:
             return None
 
-    def _disconnect_all(self) -> None:
+    def disconnect_all(self) -> None:
+        """Drop every client connection now (as `disconnect_every` does periodically)."""
         for session in list(self._sessions):
             session.abort()
+
+    def _disconnect_all(self) -> None:
+        self.disconnect_all()
         interval = self.config.disconnect_every
         if interval:
             loop = asyncio.get_running_loop()

@@ -152,6 +152,8 @@ class SmscSession(asyncio.Protocol):
 
     def _dispatch(self, pdu: Pdu) -> None:
         sim = self._sim
+        sim.pdus_received += 1
+        sim.notify()
         if pdu.command_id.is_response:
             entry = self._pending.pop(pdu.sequence_number, None)
             if entry is not None:

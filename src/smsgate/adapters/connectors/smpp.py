@@ -141,6 +141,7 @@ class SmppConnector:
         self._throttle_streak = 0
         self._backoff = Backoff(config.reconnect_min, config.reconnect_max, random.Random())
         self._lost = asyncio.Event()
+        self._reported_up = False
 
     # -- Connector port --------------------------------------------------------------------
 
@@ -185,6 +186,8 @@ class SmppConnector:
             task.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
         self._fail_queued("stopped")
+        self._up.clear()
+        self._report(up=False)
         for timer in (self._pump_handle, self._down_timer):
             if timer is not None:
                 timer.cancel()
@@ -384,17 +387,22 @@ class SmppConnector:
             self._down_timer = None
         self._up.set()
         log.info("%s: bound to %s:%d", self.name, self.config.host, self.config.port)
-        self._events.on_link_change(self.name, True)
+        self._report(up=True)
         self._pump_soon()
+
+    def _report(self, *, up: bool) -> None:
+        if up != self._reported_up:
+            self._reported_up = up
+            self._events.on_link_change(self.name, up)
 
     def _link_down(self) -> None:
         self._up.clear()
         self._close_sessions()
+        self._report(up=False)
         if self._stopping:
             return
         self._counters.reconnects += 1
         log.warning("%s: link down, reconnecting", self.name)
-        self._events.on_link_change(self.name, False)
         # Parts queued but not sent wait for the link at most response_timeout.
         self._down_timer = asyncio.get_running_loop().call_later(
             self.config.response_timeout, self._fail_queued, "down"

@@ -1,0 +1,277 @@
+"""SmppConnector against our SMSC simulator over real sockets (port 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from smsgate.codec.segment import split
+from smsgate.services.ports import OutcomeKind
+from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
+from smsgate.smpp.constants import CommandStatus, TlvTag
+from smsgate.smpp.receipt import normalize_message_id
+from smsgate.smpp.tlv import tlv_value
+
+from .conftest import WAIT, RecordingEvents, part, running
+
+FAST = {"receipt_delay": 0.01, "retry_delay": 0.01}
+
+
+def sim_config(**fields: object) -> SmscSimulatorConfig:
+    return SmscSimulatorConfig(**{**FAST, **fields})  # type: ignore[arg-type]
+
+
+async def test_submit_gets_id_and_receipt_matches() -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        outcome = await connector.submit(part(1))
+        assert outcome.kind is OutcomeKind.OK
+        assert outcome.smsc_id == sim.submitted[0].message_id
+        await events.wait_until(lambda: events.receipts)
+    receipt = events.receipts[0]
+    assert receipt.smsc_id == outcome.smsc_id
+    assert (receipt.stat, receipt.err, receipt.connector) == ("DELIVRD", "000", "smsc1")
+    assert receipt.done_at is not None and receipt.raw.startswith(f"id:{outcome.smsc_id} ")
+    assert sim.submitted[0].destination == "491701234567"
+    assert sim.submitted[0].short_message == b"message 1"
+    assert connector.stats()["ok"] == 1 and connector.stats()["receipts"] == 1
+
+
+async def test_receipt_ids_in_decimal_still_match_the_hex_resp_id() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(id_format="hex", receipt_id_format="dec")
+    async with SmscSimulator(cfg) as sim, running(sim.port, events) as connector:
+        outcome = await connector.submit(part(1))
+        await events.wait_until(lambda: events.receipts)
+    assert outcome.smsc_id is not None
+    receipt_id = events.receipts[0].smsc_id
+    assert receipt_id == str(int(outcome.smsc_id, 16))  # written differently ...
+    assert outcome.smsc_id in normalize_message_id(receipt_id)  # ... but it matches
+
+
+@pytest.mark.parametrize(
+    ("tail", "stat", "err"), [("9990", "UNDELIV", "001"), ("9991", "EXPIRED", "000")]
+)
+async def test_magic_destinations_give_failed_receipts(tail: str, stat: str, err: str) -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        outcome = await connector.submit(part(1, destination="49170123" + tail))
+        await events.wait_until(lambda: events.receipts)
+    assert outcome.kind is OutcomeKind.OK
+    assert (events.receipts[0].smsc_id, events.receipts[0].stat) == (outcome.smsc_id, stat)
+    assert events.receipts[0].err == err
+
+
+async def test_refused_submit_is_permanent_with_the_status_name() -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        outcome = await connector.submit(part(1, destination="491701239992"))
+    assert outcome.kind is OutcomeKind.PERMANENT
+    assert outcome.error == "ESME_RSUBMITFAIL"
+    assert outcome.status == CommandStatus.ESME_RSUBMITFAIL
+    assert sim.submitted == []
+
+
+async def test_accepted_without_receipt() -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        silent = await connector.submit(part(1, destination="491701239993"))
+        normal = await connector.submit(part(2))
+        # Receipts leave in due order: once the later one is here, the first would be too.
+        await events.wait_until(lambda: events.receipts)
+    assert silent.kind is OutcomeKind.OK and normal.kind is OutcomeKind.OK
+    assert [r.smsc_id for r in events.receipts] == [normal.smsc_id]
+
+
+async def test_temporary_error_is_transient() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(failure_ratio=1.0)
+    async with SmscSimulator(cfg) as sim, running(sim.port, events) as connector:
+        outcome = await connector.submit(part(1))
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert (outcome.error, outcome.status) == ("ESME_RSYSERR", CommandStatus.ESME_RSYSERR)
+
+
+async def test_sar_validity_and_receipt_flag_reach_the_smsc() -> None:
+    events = RecordingEvents()
+    until = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    p = part(1, sar=(77, 2, 1), validity_until=until, registered_delivery=False)
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        assert (await connector.submit(p)).kind is OutcomeKind.OK
+    record = sim.submitted[0]
+    assert tlv_value(record.tlvs, TlvTag.SAR_MSG_REF_NUM) == 77
+    assert tlv_value(record.tlvs, TlvTag.SAR_TOTAL_SEGMENTS) == 2
+    assert tlv_value(record.tlvs, TlvTag.SAR_SEGMENT_SEQNUM) == 1
+    assert record.validity_period == "300102030405000+"
+    assert record.registered_delivery == 0
+
+
+async def test_inbound_single_message() -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events):
+        assert await sim.inject_mo("4917012345", "12345", "STOP Ünïcødé ✓") == 1
+        await events.wait_until(lambda: events.inbound)
+    event = events.inbound[0]
+    assert (event.source, event.destination, event.text) == ("4917012345", "12345", "STOP Ünïcødé ✓")
+    assert event.concat is None and event.data_coding == 8
+
+
+@pytest.mark.parametrize("concat", ["udh8", "udh16", "sar"])
+async def test_inbound_concatenated_shuffled_and_duplicated(concat: str) -> None:
+    text = "".join(f"word{i} " for i in range(80))  # three GSM-7 parts
+    total = len(split(text).parts)
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config(seed=7)) as sim, running(sim.port, events):
+        sent = await sim.inject_mo(
+            "4917012345", "12345", text, concat=concat, shuffle=True, duplicate=True  # type: ignore[arg-type]
+        )
+        await events.wait_until(lambda: len(events.inbound) == sent)
+    assert sent == total + 1
+    infos = [e.concat for e in events.inbound]
+    assert all(info is not None for info in infos)
+    refs = {info[0] for info in infos if info}
+    assert len(refs) == 1 and {info[1] for info in infos if info} == {total}
+    by_seq = {info[2]: e.text for e, info in zip(events.inbound, infos, strict=True) if info}
+    assert sorted(by_seq) == list(range(1, total + 1))
+    assert "".join(by_seq[i] for i in sorted(by_seq)) == text
+
+
+async def test_inbound_long_text_in_message_payload() -> None:
+    text = "x" * 300
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events):
+        assert await sim.inject_mo("4917012345", "12345", text, concat=None) == 1
+        await events.wait_until(lambda: events.inbound)
+    assert events.inbound[0].text == text and events.inbound[0].concat is None
+
+
+async def test_failing_handler_gets_rx_t_appn_and_the_smsc_redelivers() -> None:
+    events = RecordingEvents(fail_receipts=2)
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        outcome = await connector.submit(part(1))
+        await events.wait_until(lambda: events.receipts)
+    assert [r.smsc_id for r in events.receipts] == [outcome.smsc_id]
+    assert [r.status for r in sim.receipts_sent] == [
+        CommandStatus.ESME_RX_T_APPN,
+        CommandStatus.ESME_RX_T_APPN,
+        CommandStatus.ESME_ROK,
+    ]
+    assert connector.stats()["handler_errors"] == 2
+
+
+async def test_throttling_pauses_and_keeps_order() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(throttle_tps=25.0)
+    async with (
+        SmscSimulator(cfg) as sim,
+        running(sim.port, events, window=4, throttle_pause=0.02) as connector,
+    ):
+        parts = [part(n, destination=f"4917000{n:05d}") for n in range(10)]
+        outcomes = await asyncio.gather(*(connector.submit(p) for p in parts))
+    assert [o.kind for o in outcomes] == [OutcomeKind.OK] * 10
+    assert [r.destination for r in sim.submitted] == [p.destination for p in parts]
+    assert connector.stats()["throttled"] > 0
+    assert sim.stats()["duplicates"] == 0
+
+
+async def test_window_bound_is_respected() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(submit_resp_delay=0.02)
+    async with SmscSimulator(cfg) as sim, running(sim.port, events, window=3) as connector:
+        outcomes = await asyncio.gather(*(connector.submit(part(n)) for n in range(20)))
+    assert all(o.kind is OutcomeKind.OK for o in outcomes)
+    assert sim.max_outstanding == 3  # used fully, never exceeded
+
+
+async def test_drop_in_flight_gives_transient_then_reconnects() -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
+        lost = await connector.submit(part(1, destination="491701239995"))
+        await events.wait_until(lambda: events.links.count(True) == 2)
+        again = await connector.submit(part(2))
+    assert (lost.kind, lost.error) == (OutcomeKind.TRANSIENT, "disconnected")
+    assert again.kind is OutcomeKind.OK
+    assert events.links == [True, False, True, False]  # the last one: stop()
+    assert connector.stats()["reconnects"] == 1
+    assert sim.connections == 2
+
+
+async def test_disconnect_every_reconnects_and_work_continues() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(disconnect_every=0.05)
+    async with SmscSimulator(cfg) as sim, running(sim.port, events) as connector:
+        await events.wait_until(lambda: events.links.count(True) >= 3)
+        accepted = 0
+        while accepted < 5:  # a submit caught by a drop is TRANSIENT; the gateway retries it
+            outcome = await connector.submit(part(accepted))
+            assert outcome.kind in (OutcomeKind.OK, OutcomeKind.TRANSIENT)
+            accepted += outcome.kind is OutcomeKind.OK
+    assert sim.connections >= 3
+
+
+async def test_enquire_link_keepalive_and_dead_link_detection() -> None:
+    events = RecordingEvents()
+    async with SmscSimulator(sim_config()) as sim:
+        async with running(sim.port, events, enquire_link_interval=0.02):
+            await asyncio.wait_for(sim.wait_until(lambda: sim.enquire_links >= 3), WAIT)
+        assert events.links == [True, False]
+    silent = RecordingEvents()
+    cfg = sim_config(answer_enquire_link=False)
+    async with SmscSimulator(cfg) as sim:
+        async with running(
+            sim.port, silent, enquire_link_interval=0.02, response_timeout=0.05
+        ):
+            await silent.wait_until(lambda: silent.links[:3] == [True, False, True])
+        assert sim.connections >= 2
+
+
+async def test_stop_unbinds_and_fails_in_flight_as_stopped() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(submit_resp_delay=5.0)
+    async with SmscSimulator(cfg) as sim:
+        async with running(sim.port, events) as connector:
+            pending = asyncio.create_task(connector.submit(part(1)))
+            await asyncio.wait_for(sim.wait_until(lambda: sim.max_outstanding == 1), WAIT)
+        outcome = await pending
+        assert sim.unbinds == 1
+    assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "stopped")
+    assert not connector.is_up
+    assert (await connector.submit(part(2))).error == "stopped"
+
+
+async def test_bind_refused_keeps_retrying_and_submit_returns_down() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(system_id="other", password="pw")
+    async with SmscSimulator(cfg) as sim:
+        async with running(sim.port, events, wait_up=False, response_timeout=0.1) as connector:
+            outcome = await connector.submit(part(1))
+            await asyncio.wait_for(sim.wait_until(lambda: sim.connections >= 2), WAIT)
+    assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
+    assert events.links == [] and sim.binds == 0
+
+
+async def test_unreachable_smsc_gives_down() -> None:
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        events = RecordingEvents()
+        async with running(port, events, wait_up=False, response_timeout=0.05) as connector:
+            outcome = await connector.submit(part(1))
+    assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
+
+
+async def test_transmitter_and_receiver_pair() -> None:
+    events = RecordingEvents()
+    async with (
+        SmscSimulator(sim_config()) as sim,
+        running(sim.port, events, bind="transmitter+receiver") as connector,
+    ):
+        outcome = await connector.submit(part(1))
+        await events.wait_until(lambda: events.receipts)
+        await sim.inject_mo("4917012345", "12345", "hi")
+        await events.wait_until(lambda: events.inbound)
+    assert events.receipts[0].smsc_id == outcome.smsc_id
+    assert sim.connections == 2 and sim.unbinds == 2
