@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from smsgate.domain.states import FINAL, Status, aggregate, status_from_receipt
@@ -19,6 +20,7 @@ from smsgate.services.records import (
     Change,
     Message,
     MessageChange,
+    NewDelivery,
     OutboxChange,
     PartChange,
     StatusEvent,
@@ -87,8 +89,15 @@ class DeliveryService:
         self._store = store
         self._clock = clock
         self.tracker = tracker
-        self._batcher = ChangeBatcher(store.apply)
+        self._batcher = ChangeBatcher(self._apply)
         self.unmatched_receipts = 0
+        # Called after a commit that queued webhook deliveries (wakes the webhook sender).
+        self.on_deliveries: Callable[[], None] = lambda: None
+
+    async def _apply(self, changes: Sequence[Change]) -> None:
+        await self._store.apply(changes)
+        if any(isinstance(c, NewDelivery) for c in changes):
+            self.on_deliveries()
 
     async def drain(self) -> None:
         await self._batcher.drain()
@@ -193,6 +202,8 @@ class DeliveryService:
         """A part ends without a receipt: failed, expired before submit, no route."""
         now = self._clock.now()
         entry.parts[seq] = status
+        if connector is not None:
+            entry.message = replace(entry.message, connector=connector)
         changes: list[Change] = [
             PartChange(
                 message_id=entry.message.id,

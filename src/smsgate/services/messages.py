@@ -20,6 +20,7 @@ from smsgate.services.events import MESSAGE_STATUS, deliveries_for
 from smsgate.services.ids import new_id
 from smsgate.services.records import (
     Account,
+    Batch,
     Message,
     MessageChange,
     NewMessage,
@@ -222,10 +223,18 @@ class MessageService:
         return await self._store.get_message(message_id, account.id)
 
     async def send_batch(
-        self, account: Account, reqs: Sequence[SendRequest], *, batch_id: str
-    ) -> list[Message]:
+        self, account: Account, reqs: Sequence[SendRequest], *, reference: str | None = None
+    ) -> tuple[Batch, list[Message]]:
         """Many recipients in one transaction: all are valid and committed, or none is."""
         now = self._clock.now()
+        batch = Batch(
+            id=new_id("bat", now),
+            account_id=account.id,
+            total=len(reqs),
+            reference=reference,
+            created_at=now,
+        )
+        batch_id = batch.id
         built = []
         for index, req in enumerate(reqs):
             try:
@@ -240,9 +249,9 @@ class MessageService:
                 raise InvalidRequest(
                     f"recipient {index}: {message}", field=f"messages[{index}].{field}"
                 ) from exc
-        await self._store.accept(built)
+        await self._store.accept(built, batch=batch)
         self._wake()
-        return [b.message for b in built]
+        return batch, [b.message for b in built]
 
     async def cancel(self, account: Account, message_id: str) -> Message:
         message = await self._store.get_message(message_id, account.id)

@@ -143,6 +143,15 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Batch:
+    id: str
+    account_id: str
+    total: int
+    reference: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewMessage:
     """Everything accepting one message writes, in one commit (transactional outbox)."""
 

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from smsgate.services.records import (
     Account,
+    Batch,
     Change,
     DueMessage,
     Message,
@@ -17,7 +18,7 @@ from smsgate.services.records import (
 
 
 class StorePort(Protocol):
-    async def accept(self, new: Sequence[NewMessage]) -> None: ...
+    async def accept(self, new: Sequence[NewMessage], *, batch: Batch | None = None) -> None: ...
 
     async def apply(self, changes: Sequence[Change]) -> None: ...
 

@@ -62,7 +62,11 @@ def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+    # Writers take the write lock at BEGIN (waiting up to busy_timeout); a deferred transaction
+    # that later writes fails at once with "database is locked" when another writer got in
+    # first. `read_only` is a one-shot flag set by read-only callers for their next BEGIN.
+    read_only = conn.info.pop("read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -18,6 +18,7 @@ from smsgate.services.ids import new_id, new_secret
 from smsgate.services.records import (
     Account,
     ApiKey,
+    Batch,
     Change,
     Delivery,
     DueMessage,
@@ -33,11 +34,19 @@ from smsgate.services.records import (
 )
 
 # Prepared statements: one object each, so the writer can run consecutive ones as executemany.
+_FINAL = ("delivered", "undelivered", "expired", "failed", "rejected", "canceled", "received")
+
+
+def _keep_final(column: Any) -> Any:
+    """A final status is never overwritten, whatever order concurrent results commit in."""
+    return case((column.in_(_FINAL), column), else_=bindparam("status"))
+
+
 _PART_UPDATE = (
     update(t.parts)
     .where(t.parts.c.message_id == bindparam("b_message_id"), t.parts.c.seq == bindparam("b_seq"))
     .values(
-        status=bindparam("status"),
+        status=_keep_final(t.parts.c.status),
         connector=func.coalesce(bindparam("connector"), t.parts.c.connector),
         smsc_id=func.coalesce(bindparam("smsc_id"), t.parts.c.smsc_id),
         attempts=func.coalesce(bindparam("attempts"), t.parts.c.attempts),
@@ -50,7 +59,7 @@ _MESSAGE_UPDATE = (
     update(t.messages)
     .where(t.messages.c.id == bindparam("b_id"))
     .values(
-        status=bindparam("status"),
+        status=_keep_final(t.messages.c.status),
         updated_at=bindparam("updated_at"),
         error_code=bindparam("error_code"),
         error_message=bindparam("error_message"),
@@ -121,7 +130,7 @@ class Store:
 
     async def _read(self, stmt: Any) -> list[RowMapping]:
         async with self.engine.connect() as conn:
-            conn.sync_connection.info["write"] = False  # type: ignore[union-attr]
+            conn.sync_connection.info["read_only"] = True  # type: ignore[union-attr]
             result = await conn.execute(stmt)
             rows = list(result.mappings())
             await conn.rollback()
@@ -222,9 +231,11 @@ class Store:
 
     # ---- messages ------------------------------------------------------------------------
 
-    async def accept(self, new: Sequence[NewMessage]) -> None:
+    async def accept(self, new: Sequence[NewMessage], *, batch: Batch | None = None) -> None:
         """Commit messages with their parts, queue rows, events and webhooks: one commit."""
         ws = WriteSet()
+        if batch is not None:
+            ws.insert(t.batches, _asdict(batch))
         for item in new:
             ws.insert(t.messages, _asdict(item.message))
             for part in item.parts:
@@ -306,6 +317,14 @@ class Store:
         rows = await self._read(stmt.order_by(c.id.desc()).limit(limit))
         return [_message(r) for r in rows]
 
+    async def get_batch(self, batch_id: str, account_id: str) -> Batch | None:
+        rows = await self._read(
+            select(t.batches).where(
+                t.batches.c.id == batch_id, t.batches.c.account_id == account_id
+            )
+        )
+        return _row(Batch, rows[0]) if rows else None
+
     async def get_parts(self, message_id: str) -> list[Part]:
         rows = await self._read(
             select(t.parts).where(t.parts.c.message_id == message_id).order_by(t.parts.c.seq)
@@ -362,6 +381,25 @@ class Store:
                 .where(o.message_id == bindparam("b_m"), o.seq == bindparam("b_s"))
                 .values(claimed_until=now + lease_s),
                 [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
+            )
+            await conn.execute(
+                update(t.parts)
+                .where(
+                    t.parts.c.message_id == bindparam("b_m"),
+                    t.parts.c.seq == bindparam("b_s"),
+                    t.parts.c.status.in_(("queued", "scheduled", "sent")),
+                )
+                .values(status="sending"),
+                [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
+            )
+            await conn.execute(
+                update(t.messages)
+                .where(
+                    t.messages.c.id == bindparam("b_m"),
+                    t.messages.c.status.in_(("queued", "scheduled")),
+                )
+                .values(status="sending", updated_at=now),
+                [{"b_m": m} for m in dict.fromkeys(r["message_id"] for r in claimed)],
             )
             return await self._load_due(conn, claimed)
 

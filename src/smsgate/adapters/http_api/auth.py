@@ -1,0 +1,61 @@
+"""Bearer API keys; repeated failures from one address are slowed down."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from smsgate.adapters.http_api.context import ApiContext
+from smsgate.adapters.http_api.errors import ApiError
+from smsgate.services.records import Account, ApiKey
+
+FREE_FAILURES = 5
+MAX_DELAY_S = 2.0
+FAILURE_WINDOW_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    account: Account
+    key: ApiKey
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authenticate(request: Request) -> Principal:
+    ctx: ApiContext = request.app.state.ctx
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    now = ctx.clock.now()
+    client = request.client.host if request.client else "?"
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("send the API key as 'Authorization: Bearer <key>'")
+    found = await ctx.store.authenticate(token.strip(), now=now)
+    if found is None:
+        count, since = ctx.auth_failures.get(client, (0, now))
+        if now - since > FAILURE_WINDOW_S:
+            count, since = 0, now
+        ctx.auth_failures[client] = (count + 1, since)
+        if count >= FREE_FAILURES:
+            await asyncio.sleep(min(MAX_DELAY_S, 0.1 * (count - FREE_FAILURES + 1)))
+        raise _unauthorized("the API key is not valid")
+    wait = ctx.rate_limiter.check(found[1].id, now)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many requests for this API key",
+            headers={"Retry-After": ctx.rate_limiter.retry_after(wait)},
+        )
+    return Principal(found[0], found[1])
+
+
+async def require_admin(request: Request) -> Principal:
+    principal = await authenticate(request)
+    if not principal.account.is_admin:
+        raise ApiError(403, "forbidden", "this call needs an admin API key")
+    return principal

@@ -1,0 +1,26 @@
+"""What the API needs from the running gateway, handed in by bootstrap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from smsgate.adapters.http_api.limits import RateLimiter
+from smsgate.adapters.store.store import Store
+from smsgate.config import Settings
+from smsgate.services.clock import Clock
+from smsgate.services.messages import MessageService
+
+
+@dataclass(slots=True, kw_only=True)
+class ApiContext:
+    store: Store
+    messages: MessageService
+    clock: Clock
+    settings: Settings
+    connector_status: Callable[[], list[dict[str, Any]]] = list
+    ready: Callable[[], bool] = lambda: True
+    rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    # Failed authentications per client address, to slow down guessing.
+    auth_failures: dict[str, tuple[int, float]] = field(default_factory=dict)

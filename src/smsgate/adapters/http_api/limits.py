@@ -1,0 +1,81 @@
+"""Abuse limits: request body size (413) and a per-key request rate (429 with Retry-After)."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from smsgate.adapters.http_api.errors import error_response
+
+
+class BodySizeLimit:
+    """Refuse bodies over `max_bytes`, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._refuse(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "body_too_large", f"the body is larger than {self.max_bytes} bytes", "body"
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RateLimiter:
+    """A token bucket per API key (in memory: per process)."""
+
+    def __init__(self, rate_per_s: float, *, burst: float | None = None) -> None:
+        self.rate = rate_per_s
+        self.burst = burst if burst is not None else max(1.0, rate_per_s)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def check(self, key: str, now: float) -> float:
+        """0 when allowed; else the seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+    @staticmethod
+    def retry_after(wait_s: float) -> str:
+        return str(max(1, math.ceil(wait_s)))

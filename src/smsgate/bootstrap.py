@@ -1,0 +1,249 @@
+"""The one place that builds and wires everything (cosmicpython's bootstrap)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from smsgate.adapters.connectors.smpp import SmppConnector, SmppConnectorConfig
+from smsgate.adapters.http_api.app import create_app
+from smsgate.adapters.http_api.context import ApiContext
+from smsgate.adapters.store.database import make_engine, migrate
+from smsgate.adapters.store.store import Store
+from smsgate.config import ConnectorSettings, Settings
+from smsgate.domain.routing import Route, RoutingTable
+from smsgate.runtime.dispatcher import Dispatcher
+from smsgate.runtime.webhook_sender import WebhookSender
+from smsgate.services.clock import Clock, SystemClock
+from smsgate.services.delivery import DeliveryService, Tracker
+from smsgate.services.inbound import InboundService
+from smsgate.services.messages import MessageService
+from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Events:
+    """The gateway side of the connector ports (ConnectorEvents)."""
+
+    delivery: DeliveryService
+    inbound: InboundService
+    id_formats: dict[str, str] = field(default_factory=dict)
+    links: dict[str, bool] = field(default_factory=dict)
+    on_change: list[Any] = field(default_factory=list)
+
+    async def on_receipt(self, event: ReceiptEvent) -> None:
+        await self.delivery.on_receipt(
+            event, id_format=self.id_formats.get(event.connector, "auto")
+        )
+
+    async def on_inbound(self, event: InboundEvent) -> None:
+        await self.inbound.on_inbound(event)
+
+    def on_link_change(self, connector: str, up: bool) -> None:
+        self.links[connector] = up
+        log.info("connector %s is %s", connector, "up" if up else "down")
+        for callback in self.on_change:
+            callback()
+
+
+def smpp_connector(c: ConnectorSettings, events: Events) -> SmppConnector:
+    return SmppConnector(
+        config=SmppConnectorConfig(
+            name=c.name,
+            host=c.host,
+            port=c.port,
+            system_id=c.system_id,
+            password=c.password,
+            system_type=c.system_type,
+            bind="transceiver" if c.bind == "transceiver" else "transmitter+receiver",
+            window=c.window,
+            tps=c.tps,
+            enquire_link_interval=c.enquire_link_interval,
+            response_timeout=c.response_timeout,
+            id_format=c.id_format,  # type: ignore[arg-type]
+        ),
+        events=events,
+    )
+
+
+def routing_table(settings: Settings) -> RoutingTable:
+    routes = [
+        Route(connectors=r.connectors, prefix=r.prefix, country=r.country, priority=r.priority)
+        for r in settings.routes
+    ]
+    if not routes and settings.connectors:
+        # No routes configured: everything goes to the connectors in file order.
+        routes = [Route(connectors=tuple(c.name for c in settings.connectors))]
+    return RoutingTable.of(routes)
+
+
+class Gateway:
+    """Everything of one smsgate process; `async with Gateway(settings) as gw:`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        connectors: Mapping[str, Connector] | None = None,
+        serve_http: bool = True,
+        default_sender: str = "smsgate",
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = make_engine(settings.database_url)
+        self.store = Store(
+            self.engine, url=settings.database_url, commit_window_s=settings.commit_window_s
+        )
+        self.tracker = Tracker()
+        self.delivery = DeliveryService(self.store, self.clock, self.tracker)
+        self.inbound = InboundService(self.store, self.clock, owner_of=self._owner_of)
+        self.events = Events(self.delivery, self.inbound)
+        self.connectors: dict[str, Connector] = dict(connectors or {})
+        for c in settings.connectors:
+            if c.name not in self.connectors:
+                self.connectors[c.name] = smpp_connector(c, self.events)
+                self.events.id_formats[c.name] = c.id_format
+        self.dispatcher = Dispatcher(
+            store=self.store,
+            clock=self.clock,
+            delivery=self.delivery,
+            connectors=self.connectors,
+            routing=routing_table(settings),
+            batch=settings.dispatch_batch,
+            lease_s=settings.dispatch_lease_s,
+            poll_s=settings.dispatch_poll_s,
+        )
+        self.events.on_change.append(self.dispatcher.wake)
+        self.webhooks = WebhookSender(
+            store=self.store,
+            clock=self.clock,
+            timeout_s=settings.webhook_timeout_s,
+            max_age_s=settings.webhook_max_age_s,
+            concurrency=settings.webhook_concurrency,
+        )
+        self.delivery.on_deliveries = self.webhooks.wake
+        self.messages = MessageService(
+            self.store,
+            self.clock,
+            default_validity_s=settings.default_validity_s,
+            default_sender=default_sender,
+            wake_dispatcher=self.dispatcher.wake,
+        )
+        self.api = create_app(
+            ApiContext(
+                store=self.store,
+                messages=self.messages,
+                clock=self.clock,
+                settings=settings,
+                connector_status=self.connector_status,
+                ready=self.ready,
+            )
+        )
+        self._serve_http = serve_http
+        self._http: uvicorn.Server | None = None
+        self._http_socket: socket.socket | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._started = False
+        self.http_port = 0
+
+    async def _owner_of(self, _destination: str) -> str | None:
+        # Until numbers are assigned to accounts, inbound goes to the oldest account.
+        accounts = await self.store.list_accounts()
+        return accounts[0].id if accounts else None
+
+    def ready(self) -> bool:
+        return self._started
+
+    def connector_status(self) -> list[dict[str, Any]]:
+        out = []
+        for name, connector in self.connectors.items():
+            stats = getattr(connector, "stats", None)
+            out.append(
+                {
+                    "name": name,
+                    "type": "smpp",
+                    "up": connector.is_up,
+                    "stats": dict(stats()) if callable(stats) else {},
+                }
+            )
+        return out
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await migrate(self.engine)
+        await self.store.start()
+        released = await self.store.release_claims()
+        if released:
+            log.warning("%d parts claimed before a restart are due again", released)
+        for connector in self.connectors.values():
+            await connector.start()
+        await self.dispatcher.start()
+        await self.webhooks.start()
+        if self._serve_http:
+            await self._start_http()
+        self._started = True
+
+    async def _start_http(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.http_host, self.settings.http_port))
+        sock.listen(2048)
+        sock.setblocking(False)
+        self._http_socket = sock
+        self.http_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.api,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            http="httptools",
+            timeout_graceful_shutdown=5,
+        )
+        server = uvicorn.Server(config)
+        config.load()
+        server.lifespan = config.lifespan_class(config)
+        await server.startup(sockets=[sock])
+        self._http = server
+        self._http_task = asyncio.create_task(server.main_loop(), name="http")
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.settings.http_host}:{self.http_port}"
+
+    async def stop(self) -> None:
+        """Stop taking work, finish what is in flight, then close everything."""
+        self._started = False
+        if self._http is not None:
+            self._http.should_exit = True
+            if self._http_task is not None:
+                await self._http_task
+            await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
+            self._http = None
+        await self.dispatcher.stop()
+        for connector in self.connectors.values():
+            await connector.stop()
+        await self.delivery.drain()
+        await self.webhooks.stop()
+        await self.store.stop()
+        await self.engine.dispose()
