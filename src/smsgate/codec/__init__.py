@@ -5,7 +5,7 @@ SAR concatenation, reassembly, and 3GPP TS 23.040 TPDUs for modems.
 """
 
 from smsgate.codec.dcs import Alphabet, DataCoding, make_dcs, parse_dcs
-from smsgate.codec.encoding import Encoding, choose_encoding, decode_payload
+from smsgate.codec.encoding import Encoding, choose_encoding, decode_payload, select_encoding
 from smsgate.codec.errors import (
     CodecError,
     DecodeError,
@@ -100,6 +100,7 @@ __all__ = [
     "per_part",
     "preview",
     "reassemble",
+    "select_encoding",
     "split",
     "split_udh",
     "transliterate",

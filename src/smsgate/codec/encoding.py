@@ -7,11 +7,11 @@ from enum import StrEnum
 
 from smsgate.codec.dcs import Alphabet, parse_dcs
 from smsgate.codec.errors import CodecError, DecodeError, EncodingError
-from smsgate.codec.gsm7 import decode_gsm7, gsm7_units, non_gsm7_chars
+from smsgate.codec.gsm7 import decode_gsm7, encode_gsm7_or_none, non_gsm7_chars
 from smsgate.codec.transliterate import transliterate as _transliterate
-from smsgate.codec.ucs2 import decode_ucs2
+from smsgate.codec.ucs2 import decode_ucs2, encode_ucs2
 
-__all__ = ["Encoding", "choose_encoding", "decode_payload"]
+__all__ = ["Encoding", "choose_encoding", "decode_payload", "select_encoding"]
 
 
 class Encoding(StrEnum):
@@ -24,6 +24,28 @@ class Encoding(StrEnum):
 _REQUESTS = frozenset({"auto", "gsm7", "ucs2"})
 
 
+def select_encoding(
+    text: str, requested: str = "auto", *, transliterate: bool = False
+) -> tuple[Encoding, str, bytes]:
+    """Like :func:`choose_encoding`, plus the encoded body (GSM-7 septets or UTF-16BE)."""
+    if requested == "ucs2":
+        return Encoding.UCS2, text, encode_ucs2(text)
+    if requested not in _REQUESTS:
+        raise CodecError(f"unknown encoding request {requested!r}")
+    data = encode_gsm7_or_none(text)
+    if data is not None:
+        return Encoding.GSM7, text, data
+    body = _transliterate(text) if transliterate else text
+    if transliterate:
+        data = encode_gsm7_or_none(body)
+        if data is not None:
+            return Encoding.GSM7, body, data
+    if requested == "gsm7":
+        bad = non_gsm7_chars(body)
+        raise EncodingError(f"{len(bad)} character(s) not in GSM-7", bad)
+    return Encoding.UCS2, text, encode_ucs2(text)
+
+
 def choose_encoding(
     text: str, requested: str = "auto", *, transliterate: bool = False
 ) -> tuple[Encoding, str]:
@@ -33,23 +55,8 @@ def choose_encoding(
     are replaced only when that makes the text fit GSM-7; a text that needs UCS-2 anyway is
     sent unchanged. ``"gsm7"`` with characters outside GSM-7 raises :class:`EncodingError`.
     """
-    if requested not in _REQUESTS:
-        raise CodecError(f"unknown encoding request {requested!r}")
-    if requested == "ucs2":
-        return Encoding.UCS2, text
-    if gsm7_units(text) is not None:
-        return Encoding.GSM7, text
-    if transliterate:
-        replaced = _transliterate(text)
-        if gsm7_units(replaced) is not None:
-            return Encoding.GSM7, replaced
-        if requested == "gsm7":
-            bad = non_gsm7_chars(replaced)
-            raise EncodingError(f"{len(bad)} character(s) not in GSM-7", bad)
-    elif requested == "gsm7":
-        bad = non_gsm7_chars(text)
-        raise EncodingError(f"{len(bad)} character(s) not in GSM-7", bad)
-    return Encoding.UCS2, text
+    encoding, body, _ = select_encoding(text, requested, transliterate=transliterate)
+    return encoding, body
 
 
 # SMPP 3.4 §5.2.19 data_coding values 0-15; above 15 the octet is a TS 23.038 DCS.

@@ -1,9 +1,8 @@
 """The GSM 7-bit default alphabet (3GPP TS 23.038 §6.2.1) and septet packing.
 
-Text is mapped with ``str.translate`` and then encoded with ``.encode("ascii")``: every
-GSM code is below 0x80, so any character the table does not map stays non-ASCII and makes
-the ASCII encoder fail. (Encoding to Latin-1 instead would silently accept ``ç``.)
-Both directions run in C; there is no per-character Python loop on the hot path.
+Both directions run in C (``str.translate``, the charmap codec, ``bytes.replace``); there
+is no per-character Python loop on the hot path. Unpacked septets (one per octet) are the
+working form, as SMPP carries them; :func:`pack_septets` makes the packed air form.
 """
 
 from __future__ import annotations
@@ -61,26 +60,39 @@ EXTENSION_TABLE: dict[str, int] = {
 GSM7_CHARS: frozenset[str] = frozenset(BASIC_TABLE.replace("\x1b", "")) | frozenset(EXTENSION_TABLE)
 """Every character representable in the default alphabet (basic + extension)."""
 
-# Characters that must make .encode("ascii") fail are mapped to this non-ASCII sentinel.
+# Two encoders, each fast where the other is slow. ASCII text goes through str.translate,
+# which has a C fast path for ASCII input; characters outside GSM become a non-ASCII
+# sentinel so that .encode("ascii") fails on them (Latin-1 would silently accept "ç").
+# Other text goes through a C charmap, which stops at the first non-GSM character; it maps
+# extension characters to 0x80 + code, expanded to ESC + code afterwards.
 _BAD = "\udfff"
 
 
-def _build_encode_table() -> dict[int, str]:
+def _build_translate_table() -> dict[int, str]:
     table: dict[int, str] = {cp: _BAD for cp in range(128)}  # ASCII not in GSM must fail
     for code, char in enumerate(BASIC_TABLE):
         if code != ESC:
             table[ord(char)] = chr(code)
     for char, code in EXTENSION_TABLE.items():
         table[ord(char)] = "\x1b" + chr(code)
-    # A surrogate sentinel in the input must fail too, not pass as itself.
-    table[ord(_BAD)] = _BAD
     return table
 
 
-_ENCODE = _build_encode_table()
-# Decoding of the basic table is a plain charmap; bytes >= 0x80 are undefined there.
-_DECODE_BASIC = BASIC_TABLE[:ESC] + " " + BASIC_TABLE[ESC + 1 :]
-_DECODE_EXT: dict[int, str] = {code: char for char, code in EXTENSION_TABLE.items()}
+def _build_charmap(esc: str) -> str:
+    """A 256-entry charmap: basic codes, then extension characters at 0x80 + code."""
+    table = ["\ufffe"] * 256  # U+FFFE marks an undefined position for the charmap codec
+    for code, char in enumerate(BASIC_TABLE):
+        table[code] = char
+    table[ESC] = esc
+    for char, code in EXTENSION_TABLE.items():
+        table[0x80 + code] = char
+    return "".join(table)
+
+
+_TRANSLATE = _build_translate_table()
+_DECODE_MAP = _build_charmap(esc=" ")  # a stray ESC reads as a space (decode_gsm7)
+_ENCODE_MAP = codecs.charmap_build(_build_charmap(esc="\ufffe"))  # no text becomes ESC
+_EXT_PAIRS = tuple((bytes((ESC, code)), bytes((0x80 + code,))) for code in EXTENSION_TABLE.values())
 
 
 def non_gsm7_chars(text: str) -> tuple[str, ...]:
@@ -88,28 +100,37 @@ def non_gsm7_chars(text: str) -> tuple[str, ...]:
     return tuple(c for c in dict.fromkeys(text) if c not in GSM7_CHARS)
 
 
+def encode_gsm7_or_none(text: str) -> bytes | None:
+    """Like :func:`encode_gsm7`, but ``None`` instead of an error (cheap on the UCS-2 path)."""
+    if text.isascii():
+        mapped = text.translate(_TRANSLATE)
+        return mapped.encode("ascii") if mapped.isascii() else None
+    try:
+        data: bytes = codecs.charmap_encode(text, "strict", _ENCODE_MAP)[0]
+    except UnicodeEncodeError:
+        return None
+    if not data.isascii():
+        for pair, single in _EXT_PAIRS:
+            data = data.replace(single, pair)
+    return data
+
+
 def encode_gsm7(text: str) -> bytes:
     """Encode ``text`` as unpacked septets, one per octet; extension chars as ESC + code.
 
     Raises :class:`EncodingError` (with ``.chars``) when a character is not in the alphabet.
     """
-    try:
-        return text.translate(_ENCODE).encode("ascii")
-    except UnicodeEncodeError:
+    data = encode_gsm7_or_none(text)
+    if data is None:
         bad = non_gsm7_chars(text)
-        raise EncodingError(f"{len(bad)} character(s) not in GSM-7", bad) from None
-
-
-def encode_gsm7_or_none(text: str) -> bytes | None:
-    """Like :func:`encode_gsm7`, but ``None`` instead of an error (cheap on the UCS-2 path)."""
-    mapped = text.translate(_ENCODE)
-    return mapped.encode("ascii") if mapped.isascii() else None
+        raise EncodingError(f"{len(bad)} character(s) not in GSM-7", bad)
+    return data
 
 
 def gsm7_units(text: str) -> int | None:
     """Septets needed to send ``text`` in GSM-7, or ``None`` if it is not representable."""
-    mapped = text.translate(_ENCODE)
-    return len(mapped) if mapped.isascii() else None
+    data = encode_gsm7_or_none(text)
+    return None if data is None else len(data)
 
 
 def decode_gsm7(data: bytes) -> str:
@@ -123,22 +144,36 @@ def decode_gsm7(data: bytes) -> str:
     if not data.isascii():
         raise DecodeError("GSM-7 septets must be below 0x80")
     if ESC not in data:
-        return codecs.charmap_decode(data, "strict", _DECODE_BASIC)[0]
+        return codecs.charmap_decode(data, "strict", _DECODE_MAP)[0]
+    if b"\x1b\x1b" not in data:
+        # Without ESC ESC every ESC starts a pair, so the pairs can be replaced blindly.
+        mapped = data
+        for pair, single in _EXT_PAIRS:
+            mapped = mapped.replace(pair, single)
+        if ESC not in mapped:
+            return codecs.charmap_decode(mapped, "strict", _DECODE_MAP)[0]
+    return _decode_escapes(data)
+
+
+def _decode_escapes(data: bytes) -> str:
+    """Slow path for unusual escapes: ESC ESC, unknown codes, a trailing ESC."""
     out: list[str] = []
     start = 0
-    end = len(data)
     while True:
         esc = data.find(ESC, start)
         if esc < 0:
-            out.append(codecs.charmap_decode(data[start:], "strict", _DECODE_BASIC)[0])
+            out.append(codecs.charmap_decode(data[start:], "strict", _DECODE_MAP)[0])
             return "".join(out)
-        out.append(codecs.charmap_decode(data[start:esc], "strict", _DECODE_BASIC)[0])
-        if esc + 1 == end:
+        out.append(codecs.charmap_decode(data[start:esc], "strict", _DECODE_MAP)[0])
+        if esc + 1 == len(data):
             out.append(" ")
             return "".join(out)
         code = data[esc + 1]
-        out.append(_DECODE_EXT.get(code) or _DECODE_BASIC[code])
+        out.append(_DECODE_EXT.get(code) or _DECODE_MAP[code])
         start = esc + 2
+
+
+_DECODE_EXT: dict[int, str] = {code: char for char, code in EXTENSION_TABLE.items()}
 
 
 # --- septet packing (TS 23.038 §6.1.2.1.1) --------------------------------------------

@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from smsgate.codec.encoding import Encoding, choose_encoding
+from smsgate.codec.encoding import Encoding, select_encoding
 from smsgate.codec.errors import CodecError, TooManyParts
-from smsgate.codec.gsm7 import ESC, encode_gsm7, encode_gsm7_or_none, non_gsm7_chars
-from smsgate.codec.ucs2 import encode_ucs2
+from smsgate.codec.gsm7 import ESC, non_gsm7_chars
 from smsgate.codec.udh import build_concat_udh
 
 __all__ = [
@@ -101,18 +100,6 @@ def per_part(encoding: Encoding, parts: int, concat: Concat = Concat.UDH8) -> in
     return _SINGLE[encoding] if parts <= 1 else _MULTI[encoding, concat]
 
 
-def _prepare(text: str, requested: str, transliterate: bool) -> tuple[Encoding, str, bytes]:
-    """Pick the encoding and encode once: (encoding, text to send, encoded body)."""
-    if requested in ("auto", "gsm7"):
-        data = encode_gsm7_or_none(text)
-        if data is not None:
-            return Encoding.GSM7, text, data
-    encoding, body = choose_encoding(text, requested, transliterate=transliterate)
-    if encoding is Encoding.GSM7:
-        return encoding, body, encode_gsm7(body)
-    return encoding, body, encode_ucs2(body)
-
-
 def _cuts(encoding: Encoding, data: bytes, size: int) -> list[int]:
     """End offsets (in octets of ``data``) of each part of at most ``size`` units."""
     total = len(data)
@@ -159,7 +146,7 @@ def split(
     concat = Concat(concat)
     if not 0 <= ref <= _MAX_REF[concat]:
         raise CodecError(f"concatenation reference {ref} out of range for {concat}")
-    enc, body, data = _prepare(text, encoding, transliterate)
+    enc, body, data = select_encoding(text, encoding, transliterate=transliterate)
     unit = 1 if enc is Encoding.GSM7 else 2
     if len(data) <= _SINGLE[enc] * unit:
         cuts = [len(data)]
@@ -208,7 +195,7 @@ def count_parts(
     concat: Concat = Concat.UDH8,
 ) -> int:
     """Number of parts :func:`split` would produce, without building them."""
-    enc, _, data = _prepare(text, encoding, transliterate)
+    enc, _, data = select_encoding(text, encoding, transliterate=transliterate)
     return _count(enc, data, Concat(concat))
 
 
@@ -220,7 +207,7 @@ def preview(
     concat: Concat = Concat.UDH8,
 ) -> Preview:
     """Encoding, parts, characters, units and capacity of ``text``, and why UCS-2 was needed."""
-    enc, body, data = _prepare(text, encoding, transliterate)
+    enc, body, data = select_encoding(text, encoding, transliterate=transliterate)
     parts = _count(enc, data, Concat(concat))
     units = len(data) if enc is Encoding.GSM7 else len(data) // 2
     bad = () if enc is Encoding.GSM7 else non_gsm7_chars(body)

@@ -204,3 +204,26 @@ def test_decode_any_bytes_only_raises_decode_error(data: bytes) -> None:
         decode_gsm7(data)
     except DecodeError:
         assert not data.isascii()
+
+
+def _reference_decode(data: bytes) -> str:
+    """Septet by septet, as TS 23.038 §6.2.1.1 describes a receiver."""
+    basic = {code: char for code, char in SPEC_BASIC.items()}
+    extension = {code: char for char, code in SPEC_EXTENSION.items()}
+    out, i = [], 0
+    while i < len(data):
+        if data[i] != 0x1B:
+            out.append(basic[data[i]])
+            i += 1
+        elif i + 1 == len(data) or data[i + 1] == 0x1B:
+            out.append(" ")
+            i += 2
+        else:
+            out.append(extension.get(data[i + 1], basic[data[i + 1]]))
+            i += 2
+    return "".join(out)
+
+
+@given(st.lists(st.sampled_from([*range(128), 0x1B, 0x1B, 0x65, 0x3C])).map(bytes))
+def test_decode_matches_septet_by_septet_reference(data: bytes) -> None:
+    assert decode_gsm7(data) == _reference_decode(data)

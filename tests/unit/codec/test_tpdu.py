@@ -268,6 +268,8 @@ def test_encode_rejects(tpdu: SmsSubmit) -> None:
         ("440B911346610089F60000208062917314000100", "mt"),  # UDHI with UDHL past UD
         ("440B911346610089F6000020806291731400020103", "mt"),  # UDH element overrun
         ("440B911346610089F6000020806291731400020100", "mt"),  # UDH longer than UDL septets
+        ("440B911346610089F600002080629173140000", "mt"),  # UDHI but no user data at all
+        ("440B911346610089F600042080629173140105", "mt"),  # 8-bit: UDHL past TP-UDL
     ],
 )
 def test_decode_rejects(data: str, direction: str) -> None:
