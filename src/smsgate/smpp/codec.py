@@ -391,20 +391,20 @@ def _message_id_decoder(cls: type[SubmitSmResp] | type[DeliverSmResp]) -> _Decod
 
 
 def _encode_sm(p: SubmitSm | DeliverSm) -> bytes | None:
-    text = (p.service_type, p.source_addr, p.destination_addr)
-    times = (p.schedule_delivery_time, p.validity_period)
-    sm = p.short_message
-    if (
-        len(text[0]) > 5
-        or len(text[1]) > 20
-        or len(text[2]) > 20
-        or len(times[0]) > 16
-        or len(times[1]) > 16
-        or len(sm) > MAX_SHORT_MESSAGE
-        or "\0" in "".join(text + times)
-    ):
-        return None
     try:
+        text = (p.service_type, p.source_addr, p.destination_addr)
+        times = (p.schedule_delivery_time, p.validity_period)
+        sm = p.short_message
+        if (
+            len(text[0]) > 5
+            or len(text[1]) > 20
+            or len(text[2]) > 20
+            or len(times[0]) > 16
+            or len(times[1]) > 16
+            or len(sm) > MAX_SHORT_MESSAGE
+            or "\0" in "".join(text + times)
+        ):
+            return None
         body = b"%s\0%c%c%s\0%c%c%s\0%c%c%c%s\0%s\0%c%c%c%c%c%s%s" % (
             text[0].encode("latin-1"),
             p.source_addr_ton,
@@ -427,20 +427,20 @@ def _encode_sm(p: SubmitSm | DeliverSm) -> bytes | None:
             encode_tlvs(p.tlvs) if p.tlvs else b"",
         )
         return HEADER.pack(16 + len(body), p.command_id, p.command_status, p.sequence_number) + body
-    except (UnicodeEncodeError, OverflowError, TypeError, AttributeError, struct.error):
-        return None
+    except (UnicodeEncodeError, OverflowError, TypeError, struct.error):
+        return None  # the table-driven path names the offending field
 
 
 def _encode_message_id_resp(p: SubmitSmResp | DeliverSmResp) -> bytes | None:
     message_id = p.message_id
-    if p.tlvs or len(message_id) > 64 or "\0" in message_id:
-        return None
     try:
+        if p.tlvs or len(message_id) > 64 or "\0" in message_id:
+            return None
         if p.command_status and not message_id:
             return HEADER.pack(16, p.command_id, p.command_status, p.sequence_number)
         raw = message_id.encode("latin-1")
         head = HEADER.pack(17 + len(raw), p.command_id, p.command_status, p.sequence_number)
-    except (UnicodeEncodeError, struct.error):
+    except (UnicodeEncodeError, TypeError, struct.error):
         return None
     return head + raw + b"\0"
 
