@@ -59,9 +59,15 @@ GOLDEN: list[tuple[str, Pdu]] = [
     ("00000010 00000006 00000000 00000002", Unbind(sequence_number=2)),
     ("00000010 80000006 00000000 00000002", UnbindResp(sequence_number=2)),
     ("00000010 80000000 00000003 00000005", GenericNack(sequence_number=5, command_status=3)),
-    (f"0000002a 00000002 00000000 00000001 {_BIND_BODY}", BindTransmitter(sequence_number=1, **_BIND)),
+    (
+        f"0000002a 00000002 00000000 00000001 {_BIND_BODY}",
+        BindTransmitter(sequence_number=1, **_BIND),
+    ),
     (f"0000002a 00000001 00000000 00000001 {_BIND_BODY}", BindReceiver(sequence_number=1, **_BIND)),
-    (f"0000002a 00000009 00000000 00000001 {_BIND_BODY}", BindTransceiver(sequence_number=1, **_BIND)),
+    (
+        f"0000002a 00000009 00000000 00000001 {_BIND_BODY}",
+        BindTransceiver(sequence_number=1, **_BIND),
+    ),
     (
         "00000015 80000002 00000000 00000001 534d534300",
         BindTransmitterResp(sequence_number=1, system_id="SMSC"),
@@ -78,7 +84,10 @@ GOLDEN: list[tuple[str, Pdu]] = [
         "00000010 80000001 0000000d 00000001",
         BindReceiverResp(sequence_number=1, command_status=S.ESME_RBINDFAIL),
     ),
-    ("00000018 0000000b 00000000 00000001 534d534300 707700", Outbind(sequence_number=1, system_id="SMSC", password="pw")),
+    (
+        "00000018 0000000b 00000000 00000001 534d534300 707700",
+        Outbind(sequence_number=1, system_id="SMSC", password="pw"),
+    ),
     (
         "00000043 00000004 00000000 00000002"
         " 00 05 00 42616e6b00 01 01 3439313531323334353637383900"  # service_type, source, dest
@@ -97,7 +106,10 @@ GOLDEN: list[tuple[str, Pdu]] = [
             tlvs=(Tlv(0x0204, b"\x00\x07"), Tlv(0x1400, b"ab")),
         ),
     ),
-    ("00000017 80000004 00000000 00000002 61626331323300", SubmitSmResp(sequence_number=2, message_id="abc123")),
+    (
+        "00000017 80000004 00000000 00000002 61626331323300",
+        SubmitSmResp(sequence_number=2, message_id="abc123"),
+    ),
     (  # an error submit_sm_resp without message_id (§4.4.2)
         "00000010 80000004 00000058 00000002",
         SubmitSmResp(sequence_number=2, command_status=S.ESME_RTHROTTLED),
@@ -117,13 +129,22 @@ GOLDEN: list[tuple[str, Pdu]] = [
             destination_addr="Bank",
             esm_class=0x04,
             short_message=b"id:abc123 stat:DELIVRD",
-            tlvs=(Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, "abc123"), Tlv.int(TlvTag.MESSAGE_STATE, 2)),
+            tlvs=(
+                Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, "abc123"),
+                Tlv.int(TlvTag.MESSAGE_STATE, 2),
+            ),
         ),
     ),
     ("00000011 80000005 00000000 00000009 00", DeliverSmResp(sequence_number=9)),
     (
         "0000001f 00000003 00000000 00000003 61626331323300 01 01 313233343500",
-        QuerySm(sequence_number=3, message_id="abc123", source_addr_ton=1, source_addr_npi=1, source_addr="12345"),
+        QuerySm(
+            sequence_number=3,
+            message_id="abc123",
+            source_addr_ton=1,
+            source_addr_npi=1,
+            source_addr="12345",
+        ),
     ),
     (
         "0000001a 80000003 00000000 00000003 61626331323300 00 02 00",
@@ -210,7 +231,9 @@ GOLDEN: list[tuple[str, Pdu]] = [
 ]
 
 
-@pytest.mark.parametrize(("hexstr", "pdu"), GOLDEN, ids=lambda v: type(v).__name__ if not isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("hexstr", "pdu"), GOLDEN, ids=lambda v: type(v).__name__ if not isinstance(v, str) else ""
+)
 def test_golden_vector(hexstr: str, pdu: Pdu) -> None:
     frame = bytes.fromhex(hexstr.replace(" ", ""))
     assert encode(pdu) == frame
@@ -258,7 +281,9 @@ def _submit_frame(body: bytes) -> bytes:
     return (16 + len(body)).to_bytes(4, "big") + _hex("00000004 00000000 0000002a") + body
 
 
-_OK_BODY = b"\0" + b"\x05\x00Bank\0" + b"\x01\x01123\0" + b"\0\0\0" + b"\0\0" + b"\0\0\0\0" + b"\x02hi"
+_OK_BODY = (
+    b"\0" + b"\x05\x00Bank\0" + b"\x01\x01123\0" + b"\0\0\0" + b"\0\0" + b"\0\0\0\0" + b"\x02hi"
+)
 
 
 @pytest.mark.parametrize(
@@ -266,21 +291,35 @@ _OK_BODY = b"\0" + b"\x05\x00Bank\0" + b"\x01\x01123\0" + b"\0\0\0" + b"\0\0" + 
     [
         (b"\0\0\0\x10\0\0\0\x15", S.ESME_RINVCMDLEN, None),  # shorter than a header
         (_hex("00000011 00000015 00000000 00000007"), S.ESME_RINVCMDLEN, 7),  # length mismatch
-        (_hex("00000011 00000015 00000000 00000007 00"), S.ESME_RINVCMDLEN, 7),  # body on enquire_link
+        (
+            _hex("00000011 00000015 00000000 00000007 00"),
+            S.ESME_RINVCMDLEN,
+            7,
+        ),  # body on enquire_link
         (_hex("00000010 00000099 00000000 00000007"), S.ESME_RINVCMDID, 7),  # unknown command_id
-        (_hex("00000010 00000004 00000000 00000007"), S.ESME_RINVCMDLEN, 7),  # submit_sm without body
+        (
+            _hex("00000010 00000004 00000000 00000007"),
+            S.ESME_RINVCMDLEN,
+            7,
+        ),  # submit_sm without body
         (_submit_frame(b"CMT\0\x05\x00" + b"A" * 21 + b"\0"), S.ESME_RINVSRCADR, 42),
         (_submit_frame(b"ABCDEF\0"), S.ESME_RINVSERTYP, 42),  # service_type max 5 chars
         (_submit_frame(b"\0\x05\x00Bank"), S.ESME_RINVCMDLEN, 42),  # no NUL before the end
         (_submit_frame(b"\0\x05\x00Bank\0\x01"), S.ESME_RINVCMDLEN, 42),  # ends inside dest
-        (_submit_frame(_OK_BODY[:-3] + b"\xff" + b"x" * 255), S.ESME_RINVMSGLEN, 42),  # sm_length 255
+        (
+            _submit_frame(_OK_BODY[:-3] + b"\xff" + b"x" * 255),
+            S.ESME_RINVMSGLEN,
+            42,
+        ),  # sm_length 255
         (_submit_frame(_OK_BODY[:-3] + b"\x09hi"), S.ESME_RINVMSGLEN, 42),  # sm_length past end
         (_submit_frame(_OK_BODY + b"\x02\x04\x00"), S.ESME_RINVOPTPARSTREAM, 42),  # 3-octet TLV
         (_submit_frame(_OK_BODY + _hex("1400 0005 0102")), S.ESME_RINVOPTPARSTREAM, 42),
         (_submit_frame(_OK_BODY + _hex("0204 0001 07")), S.ESME_RINVPARLEN, 42),  # int size 2
     ],
 )
-def test_decode_errors_carry_status_and_sequence(frame: bytes, status: int, seq: int | None) -> None:
+def test_decode_errors_carry_status_and_sequence(
+    frame: bytes, status: int, seq: int | None
+) -> None:
     with pytest.raises(PduDecodeError) as info:
         decode(frame)
     assert info.value.status == status

@@ -110,5 +110,7 @@ def test_unknown_tlvs_keep_their_order_and_bytes() -> None:
     tlvs = (Tlv(0x1500, b"\x00\x01\x02"), Tlv(0x0204, b"\x00\x07"), Tlv(0x1400, b""))
     pdu = SubmitSm(sequence_number=1, tlvs=tlvs)
     frame = encode(pdu)
-    assert frame.endswith(bytes.fromhex("1500 0003 000102 0204 0002 0007 1400 0000".replace(" ", "")))
+    assert frame.endswith(
+        bytes.fromhex("1500 0003 000102 0204 0002 0007 1400 0000".replace(" ", ""))
+    )
     assert decode(frame).tlvs == tlvs  # type: ignore[union-attr]
