@@ -259,7 +259,8 @@ def test_vendor_status_decodes_as_int() -> None:
 def test_bytearray_frame_decodes_to_bytes_fields() -> None:
     frame = encode(SubmitSm(sequence_number=1, short_message=b"x"))
     pdu = decode(bytearray(frame))
-    assert isinstance(pdu, SubmitSm) and type(pdu.short_message) is bytes
+    assert isinstance(pdu, SubmitSm)
+    assert type(pdu.short_message) is bytes
 
 
 def test_success_response_with_empty_body_is_tolerated() -> None:
@@ -328,7 +329,8 @@ def test_decode_errors_carry_status_and_sequence(
 
 def test_ok_body_is_valid() -> None:
     pdu = decode(_submit_frame(_OK_BODY))
-    assert isinstance(pdu, SubmitSm) and pdu.short_message == b"hi"
+    assert isinstance(pdu, SubmitSm)
+    assert pdu.short_message == b"hi"
 
 
 def _multi(dests: bytes, tail: bytes = b"\0" * 10) -> bytes:
