@@ -1,0 +1,70 @@
+"""Fixtures shared by every test package.
+
+`db_url` runs a test on each database smsgate supports: a real SQLite file, and a fresh
+PostgreSQL database made for the test when SMSGATE_TEST_PG_URL says where a server is
+(CI also sets SMSGATE_REQUIRE_PG=1, so a missing server fails instead of skipping).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+PG_URL_ENV = "SMSGATE_TEST_PG_URL"
+REQUIRE_PG_ENV = "SMSGATE_REQUIRE_PG"
+
+
+def _plain_pg_url(url: str) -> str:
+    # asyncpg wants postgresql://; accept the SQLAlchemy spelling too.
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+@asynccontextmanager
+async def fresh_pg_database(server_url: str) -> AsyncIterator[str]:
+    """Create an empty database for one test and drop it afterwards; yields its URL."""
+    server_url = _plain_pg_url(server_url)
+    name = f"smsgate_t_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    parts = urlsplit(server_url)
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            # FORCE ends connections a failed test left open (PostgreSQL 13+).
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def pg_server_url() -> str:
+    """The PostgreSQL server URL, or skip (fail when SMSGATE_REQUIRE_PG=1) without one."""
+    url = os.environ.get(PG_URL_ENV, "")
+    if url:
+        return url
+    if os.environ.get(REQUIRE_PG_ENV) == "1":
+        pytest.fail(f"{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set")
+    pytest.skip(f"set {PG_URL_ENV} to run the store tests on PostgreSQL")
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A URL of an empty database: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/t.db"
+        return
+    async with fresh_pg_database(pg_server_url()) as url:
+        yield url
