@@ -84,7 +84,9 @@ class SmscSession(asyncio.Protocol):
                         self._write(encode(exc.reply))
                     self.close()
                 elif exc.reply is not None:
-                    self.send(exc.reply)
+                    # Written with the codec: the state table forbids e.g. a submit_sm_resp
+                    # before the bind, yet refusing that submit_sm is exactly what we do.
+                    self._write(encode(exc.reply))
                 continue
             if event is NEED_DATA:
                 break

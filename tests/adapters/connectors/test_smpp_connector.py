@@ -34,10 +34,12 @@ async def test_submit_gets_id_and_receipt_matches() -> None:
     receipt = events.receipts[0]
     assert receipt.smsc_id == outcome.smsc_id
     assert (receipt.stat, receipt.err, receipt.connector) == ("DELIVRD", "000", "smsc1")
-    assert receipt.done_at is not None and receipt.raw.startswith(f"id:{outcome.smsc_id} ")
+    assert receipt.done_at is not None
+    assert receipt.raw.startswith(f"id:{outcome.smsc_id} ")
     assert sim.submitted[0].destination == "491701234567"
     assert sim.submitted[0].short_message == b"message 1"
-    assert connector.stats()["ok"] == 1 and connector.stats()["receipts"] == 1
+    assert connector.stats()["ok"] == 1
+    assert connector.stats()["receipts"] == 1
 
 
 async def test_receipt_ids_in_decimal_still_match_the_hex_resp_id() -> None:
@@ -82,7 +84,8 @@ async def test_accepted_without_receipt() -> None:
         normal = await connector.submit(part(2))
         # Receipts leave in due order: once the later one is here, the first would be too.
         await events.wait_until(lambda: events.receipts)
-    assert silent.kind is OutcomeKind.OK and normal.kind is OutcomeKind.OK
+    assert silent.kind is OutcomeKind.OK
+    assert normal.kind is OutcomeKind.OK
     assert [r.smsc_id for r in events.receipts] == [normal.smsc_id]
 
 
@@ -115,8 +118,13 @@ async def test_inbound_single_message() -> None:
         assert await sim.inject_mo("4917012345", "12345", "STOP Ünïcødé ✓") == 1
         await events.wait_until(lambda: events.inbound)
     event = events.inbound[0]
-    assert (event.source, event.destination, event.text) == ("4917012345", "12345", "STOP Ünïcødé ✓")
-    assert event.concat is None and event.data_coding == 8
+    assert (event.source, event.destination, event.text) == (
+        "4917012345",
+        "12345",
+        "STOP Ünïcødé ✓",
+    )
+    assert event.concat is None
+    assert event.data_coding == 8
 
 
 @pytest.mark.parametrize("concat", ["udh8", "udh16", "sar"])
@@ -126,14 +134,20 @@ async def test_inbound_concatenated_shuffled_and_duplicated(concat: str) -> None
     events = RecordingEvents()
     async with SmscSimulator(sim_config(seed=7)) as sim, running(sim.port, events):
         sent = await sim.inject_mo(
-            "4917012345", "12345", text, concat=concat, shuffle=True, duplicate=True  # type: ignore[arg-type]
+            "4917012345",
+            "12345",
+            text,
+            concat=concat,
+            shuffle=True,
+            duplicate=True,  # type: ignore[arg-type]
         )
         await events.wait_until(lambda: len(events.inbound) == sent)
     assert sent == total + 1
     infos = [e.concat for e in events.inbound]
     assert all(info is not None for info in infos)
     refs = {info[0] for info in infos if info}
-    assert len(refs) == 1 and {info[1] for info in infos if info} == {total}
+    assert len(refs) == 1
+    assert {info[1] for info in infos if info} == {total}
     by_seq = {info[2]: e.text for e, info in zip(events.inbound, infos, strict=True) if info}
     assert sorted(by_seq) == list(range(1, total + 1))
     assert "".join(by_seq[i] for i in sorted(by_seq)) == text
@@ -145,7 +159,8 @@ async def test_inbound_long_text_in_message_payload() -> None:
     async with SmscSimulator(sim_config()) as sim, running(sim.port, events):
         assert await sim.inject_mo("4917012345", "12345", text, concat=None) == 1
         await events.wait_until(lambda: events.inbound)
-    assert events.inbound[0].text == text and events.inbound[0].concat is None
+    assert events.inbound[0].text == text
+    assert events.inbound[0].concat is None
 
 
 async def test_failing_handler_gets_rx_t_appn_and_the_smsc_redelivers() -> None:
@@ -221,9 +236,7 @@ async def test_enquire_link_keepalive_and_dead_link_detection() -> None:
     silent = RecordingEvents()
     cfg = sim_config(answer_enquire_link=False)
     async with SmscSimulator(cfg) as sim:
-        async with running(
-            sim.port, silent, enquire_link_interval=0.02, response_timeout=0.05
-        ):
+        async with running(sim.port, silent, enquire_link_interval=0.02, response_timeout=0.05):
             await silent.wait_until(lambda: silent.links[:3] == [True, False, True])
         assert sim.connections >= 2
 
@@ -245,12 +258,15 @@ async def test_stop_unbinds_and_fails_in_flight_as_stopped() -> None:
 async def test_bind_refused_keeps_retrying_and_submit_returns_down() -> None:
     events = RecordingEvents()
     cfg = sim_config(system_id="other", password="pw")
-    async with SmscSimulator(cfg) as sim:
-        async with running(sim.port, events, wait_up=False, response_timeout=0.1) as connector:
-            outcome = await connector.submit(part(1))
-            await asyncio.wait_for(sim.wait_until(lambda: sim.connections >= 2), WAIT)
+    async with (
+        SmscSimulator(cfg) as sim,
+        running(sim.port, events, wait_up=False, response_timeout=0.1) as connector,
+    ):
+        outcome = await connector.submit(part(1))
+        await asyncio.wait_for(sim.wait_until(lambda: sim.connections >= 2), WAIT)
     assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
-    assert events.links == [] and sim.binds == 0
+    assert events.links == []
+    assert sim.binds == 0
 
 
 async def test_unreachable_smsc_gives_down() -> None:
@@ -274,4 +290,5 @@ async def test_transmitter_and_receiver_pair() -> None:
         await sim.inject_mo("4917012345", "12345", "hi")
         await events.wait_until(lambda: events.inbound)
     assert events.receipts[0].smsc_id == outcome.smsc_id
-    assert sim.connections == 2 and sim.unbinds == 2
+    assert sim.connections == 2
+    assert sim.unbinds == 2

@@ -256,12 +256,13 @@ class SmppClientSession(asyncio.Protocol):
     def _on_violation(self, exc: ProtocolViolation) -> None:
         log.warning("%s: protocol violation from the SMSC (status 0x%X)", self.label, exc.status)
         if exc.fatal:
-            # The pure connection is CLOSED and refuses to send: write the nack with the codec.
-            if exc.reply is not None:
+            if exc.reply is not None:  # the pure connection is CLOSED and refuses to send
                 self._write(encode(exc.reply))
             self.close()
         elif exc.reply is not None:
-            self.respond(exc.reply)
+            # Written with the codec: the state table may forbid this response in the
+            # current state, yet refusing the peer's request is exactly what we do.
+            self._write(encode(exc.reply))
 
     def _schedule_keepalive(self) -> None:
         due = self._last_rx + self._keepalive_interval
