@@ -46,9 +46,9 @@ def _violations(path: Path) -> list[str]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        for name in names:
-            if any(name == m or name.startswith(m + ".") for m in FORBIDDEN_MODULES):
-                found.append(f"{path.name}:{node.lineno} imports {name}")
+        bad = [n for n in names if any(n == m or n.startswith(m + ".") for m in FORBIDDEN_MODULES)]
+        if bad:
+            found.append(f"{path.name}:{node.lineno} imports {bad[0]}")
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)

@@ -89,12 +89,15 @@ class Dispatcher:
         while True:
             room = self._max_in_flight - len(self._tasks)
             claimed = 0
-            if room > 0:
+            # With every link down, claiming would only push the queue back again and again;
+            # a link coming up wakes us.
+            any_up = not self._connectors or any(c.is_up for c in self._connectors.values())
+            if room > 0 and any_up:
                 try:
                     claimed = await self._claim(min(self._batch, room))
                 except Exception:
                     log.exception("claiming due parts failed")
-            if claimed == 0 or len(self._tasks) >= self._max_in_flight:
+            if claimed == 0 or len(self._tasks) >= self._max_in_flight or not any_up:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):

@@ -11,7 +11,13 @@ from urllib.parse import urlsplit
 import orjson
 
 from smsgate import codec
-from smsgate.domain.errors import Conflict, InvalidRequest, NotFound, TooManyParts
+from smsgate.domain.errors import (
+    Conflict,
+    InvalidNumber,
+    InvalidRequest,
+    NotFound,
+    TooManyParts,
+)
 from smsgate.domain.numbers import normalize
 from smsgate.domain.senders import parse_sender
 from smsgate.domain.states import CANCELABLE, Status
@@ -34,6 +40,7 @@ CATEGORIES = ("transactional", "marketing")
 ENCODINGS = ("auto", "gsm7", "ucs2")
 MIN_VALIDITY_S = 5
 MAX_VALIDITY_S = 7 * 24 * 3600
+MAX_SCHEDULE_S = 366 * 24 * 3600
 DATA_CODING = {codec.Encoding.GSM7: 0, codec.Encoding.UCS2: 8}
 UDHI = 0x40
 
@@ -92,7 +99,10 @@ class MessageService:
         idempotency: tuple[str, str] | None = None,
     ) -> NewMessage:
         """Validate and encode one request into the rows to commit; raises DomainError."""
-        to = normalize(req.to, account.default_country or None)
+        try:
+            to = normalize(req.to, account.default_country or None)
+        except InvalidNumber as exc:
+            raise InvalidNumber(exc.message, field="to") from exc
         sender = parse_sender(req.sender or self._default_sender)
         if not isinstance(req.text, str) or req.text == "":
             raise InvalidRequest("text must not be empty", field="text")
@@ -106,7 +116,7 @@ class MessageService:
                 f"validity_s must be between {MIN_VALIDITY_S} and {MAX_VALIDITY_S}",
                 field="validity_s",
             )
-        if req.send_at is not None and req.send_at > now + MAX_VALIDITY_S * 4:
+        if req.send_at is not None and req.send_at > now + MAX_SCHEDULE_S:
             raise InvalidRequest("send_at is too far in the future", field="send_at")
         check_callback_url(req.callback_url)
         if req.reference is not None and len(req.reference) > 200:
@@ -132,7 +142,7 @@ class MessageService:
             ) from exc
         scheduled = req.send_at is not None and req.send_at > now
         start = req.send_at if scheduled and req.send_at is not None else now
-        status = Status.SCHEDULED if scheduled else Status.QUEUED
+        status = (Status.SCHEDULED if scheduled else Status.QUEUED).value
         message = Message(
             id=new_id("msg", now),
             account_id=account.id,

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, literal_column, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -37,9 +37,14 @@ from smsgate.services.records import (
 _FINAL = ("delivered", "undelivered", "expired", "failed", "rejected", "canceled", "received")
 
 
+def _one_of(column: Any, values: Sequence[str]) -> Any:
+    # Literal SQL values, not expanding parameters: these statements run as executemany.
+    return column.in_([literal_column(f"'{v}'") for v in values])
+
+
 def _keep_final(column: Any) -> Any:
     """A final status is never overwritten, whatever order concurrent results commit in."""
-    return case((column.in_(_FINAL), column), else_=bindparam("status"))
+    return case((_one_of(column, _FINAL), column), else_=bindparam("status"))
 
 
 _PART_UPDATE = (
@@ -351,13 +356,13 @@ class Store:
     async def count_by_status(
         self, account_id: str, *, batch_id: str | None = None
     ) -> dict[str, int]:
-        stmt = select(t.messages.c.status, func.count()).where(
+        stmt = select(t.messages.c.status, func.count().label("n")).where(
             t.messages.c.account_id == account_id
         )
         if batch_id is not None:
             stmt = stmt.where(t.messages.c.batch_id == batch_id)
         rows = await self._read(stmt.group_by(t.messages.c.status))
-        return {r["status"]: int(r["count"]) for r in rows}
+        return {r["status"]: int(r["n"]) for r in rows}
 
     # ---- dispatch queue ------------------------------------------------------------------
 
@@ -387,7 +392,7 @@ class Store:
                 .where(
                     t.parts.c.message_id == bindparam("b_m"),
                     t.parts.c.seq == bindparam("b_s"),
-                    t.parts.c.status.in_(("queued", "scheduled", "sent")),
+                    _one_of(t.parts.c.status, ("queued", "scheduled", "sent")),
                 )
                 .values(status="sending"),
                 [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
@@ -396,7 +401,7 @@ class Store:
                 update(t.messages)
                 .where(
                     t.messages.c.id == bindparam("b_m"),
-                    t.messages.c.status.in_(("queued", "scheduled")),
+                    _one_of(t.messages.c.status, ("queued", "scheduled")),
                 )
                 .values(status="sending", updated_at=now),
                 [{"b_m": m} for m in dict.fromkeys(r["message_id"] for r in claimed)],

@@ -1,0 +1,73 @@
+"""The whole gateway in the test's event loop: SQLite file, simulated SMSC, real sockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from smsgate.bootstrap import Gateway
+from smsgate.config import ConnectorSettings, RouteSettings, Settings
+from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
+from tests.e2e.sink import WebhookSink
+
+
+@dataclass
+class Env:
+    gateway: Gateway
+    sim: SmscSimulator
+    sink: WebhookSink
+    client: httpx.AsyncClient
+    key_a: str
+    key_b: str
+    account_a: str
+    account_b: str
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key_a}"}
+
+    async def send(self, key: str | None = None, **body: object) -> httpx.Response:
+        body.setdefault("from", "ACME")
+        body.setdefault("callback_url", self.sink.url + "/cb")
+        return await self.client.post("/api/v1/messages", json=body, headers=self.auth(key))
+
+
+def gateway_settings(tmp_path: object, sim_port: int, **overrides: object) -> Settings:
+    base = Settings(
+        database_url=f"sqlite:///{tmp_path}/gw.db",
+        http_host="127.0.0.1",
+        http_port=0,
+        connectors=(
+            ConnectorSettings(
+                name="sim",
+                host="127.0.0.1",
+                port=sim_port,
+                system_id="gw",
+                password="pw",
+                window=20,
+                response_timeout=5.0,
+            ),
+        ),
+        routes=(RouteSettings(connectors=("sim",)),),
+        dispatch_poll_s=0.2,
+    )
+    from dataclasses import replace
+
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def env(tmp_path: object) -> AsyncIterator[Env]:
+    sim_cfg = SmscSimulatorConfig(system_id="gw", password="pw", receipt_delay=0.05)
+    async with SmscSimulator(sim_cfg) as sim, WebhookSink() as sink:
+        gateway = Gateway(gateway_settings(tmp_path, sim.port))
+        async with gateway:
+            now = gateway.clock.now()
+            a = await gateway.store.create_account(name="a", default_country="BG", now=now)
+            b = await gateway.store.create_account(name="b", now=now)
+            _, key_a = await gateway.store.create_api_key(a.id, name="t", now=now)
+            _, key_b = await gateway.store.create_api_key(b.id, name="t", now=now)
+            async with httpx.AsyncClient(base_url=gateway.http_url, timeout=10) as client:
+                yield Env(gateway, sim, sink, client, key_a, key_b, a.id, b.id)
