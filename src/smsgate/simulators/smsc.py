@@ -23,18 +23,22 @@ import logging
 import random
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from smsgate.adapters.connectors.base import TokenBucket
 from smsgate.simulators.control import ControlServer
-from smsgate.simulators.smsc_mo import build_mo_pdus
+from smsgate.simulators.smsc_config import (
+    ReceiptRecord,
+    SimulatorError,
+    SmscSimulatorConfig,
+    SubmitRecord,
+)
+from smsgate.simulators.smsc_pdus import RECEIPT_STATES, build_mo_pdus, build_receipt_pdu
 from smsgate.simulators.smsc_session import SmscSession
-from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState, TlvTag
+from smsgate.smpp.constants import CommandStatus, MessageState, TlvTag
 from smsgate.smpp.pdu import DataSm, DeliverSm, Pdu, QuerySm, QuerySmResp, SubmitSm
-from smsgate.smpp.receipt import Receipt, format_receipt
-from smsgate.smpp.tlv import Tlv
 
 __all__ = [
     "ReceiptRecord",
@@ -48,70 +52,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MAGIC_STAT = {"9990": ("UNDELIV", "001"), "9991": ("EXPIRED", "000")}
-_STATES = {
-    "DELIVRD": MessageState.DELIVERED,
-    "UNDELIV": MessageState.UNDELIVERABLE,
-    "EXPIRED": MessageState.EXPIRED,
-}
-
-
-def _printable(data: bytes) -> str:
-    # The receipt's text field echoes the start of the message; keep it ASCII-safe.
-    return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in data)
-
-
-class SimulatorError(Exception):
-    """The simulator cannot do what was asked (e.g. inject a message with nobody bound)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SmscSimulatorConfig:
-    """Behaviour of the simulated SMSC (all durations in seconds)."""
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    system_id: str | None = None  # None: any system_id binds
-    password: str | None = field(default=None, repr=False)  # None: any password
-    receipt_delay: float = 1.0
-    failure_ratio: float = 0.0  # share of submits answered ESME_RSYSERR
-    throttle_tps: float | None = None  # above it: ESME_RTHROTTLED
-    disconnect_every: float | None = None  # drop every connection this often
-    seed: int | None = None
-    id_format: Literal["hex", "dec"] = "hex"
-    receipt_id_format: Literal["hex", "HEX", "dec"] | None = None  # None: as id_format
-    max_frame_size: int = 65536
-    answer_enquire_link: bool = True  # False: play a dead SMSC that still holds the socket
-    submit_resp_delay: float = 0.0  # hold every submit_sm_resp this long
-    window: int = 10  # deliver_sm sent and not yet answered, per session
-    deliver_timeout: float = 10.0
-    retry_delay: float = 0.5  # before redelivering after an error deliver_sm_resp
-    max_delivery_attempts: int = 10
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitRecord:
-    """One accepted submit_sm / data_sm, in arrival order."""
-
-    system_id: str
-    source: str
-    destination: str
-    short_message: bytes
-    esm_class: int
-    data_coding: int
-    message_id: str
-    tlvs: tuple[Tlv, ...]
-    registered_delivery: int
-    validity_period: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptRecord:
-    """One delivery receipt written to an ESME (every attempt) and how it was answered."""
-
-    system_id: str
-    message_id: str  # as written in the receipt (receipt_id_format)
-    stat: str
-    status: int | None  # the deliver_sm_resp command_status; None: no answer
 
 
 @dataclass(slots=True, eq=False)
@@ -320,35 +260,7 @@ class SmscSimulator:
         self, number: int, pdu: SubmitSm | DataSm, short: bytes, stat: str, err: str, sid: str
     ) -> _Delivery:
         written = self._format_id(number, self.config.receipt_id_format or self.config.id_format)
-        stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
-        text = format_receipt(
-            Receipt(
-                id=written,
-                sub="001",
-                dlvrd="001" if stat == "DELIVRD" else "000",
-                submit_date=stamp,
-                done_date=stamp,
-                stat=stat,
-                err=err,
-                text=_printable(short[:20]),
-            )
-        )
-        state = _STATES[stat]
-        deliver = DeliverSm(
-            sequence_number=0,
-            source_addr_ton=pdu.dest_addr_ton,
-            source_addr_npi=pdu.dest_addr_npi,
-            source_addr=pdu.destination_addr,
-            dest_addr_ton=pdu.source_addr_ton,
-            dest_addr_npi=pdu.source_addr_npi,
-            destination_addr=pdu.source_addr,
-            esm_class=EsmClass.DELIVERY_RECEIPT,
-            short_message=text.encode("latin-1"),
-            tlvs=(
-                Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, written),
-                Tlv.int(TlvTag.MESSAGE_STATE, state),
-            ),
-        )
+        deliver = build_receipt_pdu(pdu, short, written, stat, err, datetime.now(UTC))
         return _Delivery(sid, deliver, stat=stat, message_id=written)
 
     def _format_id(self, number: int, style: str) -> str:
@@ -421,7 +333,7 @@ class SmscSimulator:
             if status == CommandStatus.ESME_ROK:
                 number = self._parse_id_any(delivery.message_id)
                 if number is not None:
-                    self._states[number] = (_STATES[delivery.stat], 0)
+                    self._states[number] = (RECEIPT_STATES[delivery.stat], 0)
         if status is not None:
             self.deliver_statuses.append(status)
         if delivery.waiter is not None and status is not None and not delivery.waiter.done():
