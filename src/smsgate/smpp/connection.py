@@ -271,14 +271,18 @@ class Connection:
 
 def _decode_violation(exc: PduDecodeError) -> ProtocolViolation:
     """Turn a decode error into the violation to raise, with the reply SMPP 3.4 expects:
-    generic_nack for header errors (§4.3), the command's own *_resp for a bad body of a
-    request, nothing for a bad response."""
+    generic_nack for header and length errors (§4.3), the command's own *_resp for a bad
+    body of a request, nothing for a bad response."""
     seq, command_id, status = exc.sequence_number, exc.command_id, exc.status
     cls = PDU_CLASSES.get(command_id) if command_id is not None else None
     reply: Pdu | None = None
-    if cls is None or status in (CommandStatus.ESME_RINVCMDLEN, CommandStatus.ESME_RINVCMDID):
+    if cls is None:
         reply = GenericNack(sequence_number=seq or 0, command_status=status)
-    elif not cls.command_id.is_response:
+    elif cls.command_id.is_response:
+        pass  # never answer a response: a nack war helps nobody
+    elif status in (CommandStatus.ESME_RINVCMDLEN, CommandStatus.ESME_RINVCMDID):
+        reply = GenericNack(sequence_number=seq or 0, command_status=status)
+    else:
         responder = getattr(cls, "response_class", GenericNack)
         reply = responder(sequence_number=seq or 0, command_status=status)
     return ProtocolViolation(
