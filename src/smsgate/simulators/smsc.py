@@ -103,6 +103,8 @@ class SmscSimulator:
         self.violations = 0  # bad PDUs received
         self.dropped_on_submit = 0
         self.pdus_received = 0
+        self._stamp_second = self._stamp_minute = -1
+        self._stamp_text = ""
         self._change = asyncio.Event()
         self.max_outstanding = 0  # most submit_sm ever awaiting their resp on one session
 
@@ -260,8 +262,16 @@ class SmscSimulator:
         self, number: int, pdu: SubmitSm | DataSm, short: bytes, stat: str, err: str, sid: str
     ) -> _Delivery:
         written = self._format_id(number, self.config.receipt_id_format or self.config.id_format)
-        deliver = build_receipt_pdu(pdu, short, written, stat, err, datetime.now(UTC))
+        deliver = build_receipt_pdu(pdu, short, written, stat, err, self._stamp())
         return _Delivery(sid, deliver, stat=stat, message_id=written)
+
+    def _stamp(self) -> str:
+        # Receipt dates have minute resolution: format the clock once per second at most.
+        now = datetime.now(UTC)
+        if now.second != self._stamp_second or now.minute != self._stamp_minute:
+            self._stamp_second, self._stamp_minute = now.second, now.minute
+            self._stamp_text = now.strftime("%y%m%d%H%M")
+        return self._stamp_text
 
     def _format_id(self, number: int, style: str) -> str:
         if style == "dec":

@@ -10,7 +10,6 @@ one message_payload TLV (§5.3.2.32).
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from typing import Literal
 
 from smsgate.codec.encoding import Encoding
@@ -30,16 +29,19 @@ RECEIPT_STATES = {
 """The receipt `stat` words the simulator writes, and their message_state."""
 
 
+# The receipt's text field echoes the start of the message; keep it ASCII-safe.
+_PRINTABLE = bytes(b if 0x20 <= b < 0x7F else 0x2E for b in range(256))
+
+
 def _printable(data: bytes) -> str:
-    # The receipt's text field echoes the start of the message; keep it ASCII-safe.
-    return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in data)
+    return data.translate(_PRINTABLE).decode("ascii")
 
 
 def build_receipt_pdu(
-    pdu: SubmitSm | DataSm, short: bytes, written_id: str, stat: str, err: str, now: datetime
+    pdu: SubmitSm | DataSm, short: bytes, written_id: str, stat: str, err: str, stamp: str
 ) -> DeliverSm:
-    """The receipt for `pdu` (addresses swapped; sequence_number 0: the session numbers it)."""
-    stamp = now.strftime("%y%m%d%H%M")
+    """The receipt for `pdu` (addresses swapped; sequence_number 0: the session numbers it);
+    `stamp` is the submit/done date, YYMMDDhhmm."""
     text = format_receipt(
         Receipt(
             id=written_id,
