@@ -175,6 +175,8 @@ class SmppConnector:
     async def stop(self) -> None:
         """Unbind, close, and fail everything still queued or in flight as TRANSIENT."""
         self._stopping = True
+        if self._handlers:  # let receipts being stored finish, so their resps still go out
+            await asyncio.wait(set(self._handlers), timeout=self.config.unbind_timeout)
         sessions = list(self._sessions)
         if sessions:
             await asyncio.gather(*(s.unbind(self.config.unbind_timeout) for s in sessions))
