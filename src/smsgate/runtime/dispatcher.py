@@ -162,7 +162,7 @@ class Dispatcher:
             name for name in candidates if name in self._connectors and self._connectors[name].is_up
         ]
         if not up:
-            return self._delivery.retry_later(
+            return await self._delivery.retry_later(
                 entry,
                 part.seq,
                 due_at=now + DOWN_RETRY_S,
@@ -205,7 +205,7 @@ class Dispatcher:
                 error_message=f"no SMSC accepted the message before its validity ended ({error})",
                 attempts=attempts,
             )
-        return self._delivery.retry_later(
+        return await self._delivery.retry_later(
             entry, part.seq, due_at=retry_at.timestamp(), attempts=attempts, error_code=error
         )
 

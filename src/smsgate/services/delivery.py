@@ -219,11 +219,11 @@ class DeliveryService:
         changes += await self._message_changes(entry, now, error=(error_code, error_message))
         return changes
 
-    def retry_later(
+    async def retry_later(
         self, entry: InFlight, seq: int, *, due_at: float, attempts: int, error_code: str
     ) -> list[Change]:
         entry.parts[seq] = Status.QUEUED
-        return [
+        changes: list[Change] = [
             PartChange(
                 message_id=entry.message.id,
                 seq=seq,
@@ -233,6 +233,8 @@ class DeliveryService:
             ),
             OutboxChange(message_id=entry.message.id, seq=seq, due_at=due_at, attempts=attempts),
         ]
+        changes += await self._message_changes(entry, self._clock.now())
+        return changes
 
     async def on_receipt(self, event: ReceiptEvent, *, id_format: str = "auto") -> None:
         """Match a receipt to its part and record it; returns after the commit."""

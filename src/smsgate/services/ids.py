@@ -17,9 +17,18 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(out))
 
 
+_last = [0, 0]  # (milliseconds, random part) of the previous id of this process
+
+
 def new_id(prefix: str, now: float) -> str:
+    """Monotonic within a process (ULID style): ids made in the same millisecond, or when the
+    clock steps back, continue from the previous one, so queue order is creation order."""
     millis = int(now * 1000) & ((1 << 48) - 1)
-    rand = int.from_bytes(os.urandom(10), "big")
+    if millis <= _last[0]:
+        millis, rand = _last[0], (_last[1] + 1) & ((1 << 80) - 1)
+    else:
+        rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
+    _last[0], _last[1] = millis, rand
     return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 16)}"
 
 
