@@ -1,0 +1,133 @@
+"""The webhook sender over a real SQLite store: signatures, retries with backoff for 24 hours,
+recorded attempts. The HTTP side is an httpx MockTransport (a transport, not a patch)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smsgate.adapters.store.database import make_engine, migrate
+from smsgate.adapters.store.store import Store
+from smsgate.runtime.webhook_sender import WebhookSender
+from smsgate.services.events import MESSAGE_STATUS, deliveries_for, verify
+from smsgate.services.records import Message, NewMessage
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+
+    def now(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    url = f"sqlite:///{tmp_path}/w.db"
+    engine = make_engine(url)
+    await migrate(engine)
+    s = Store(engine, url=url, commit_window_s=0)
+    await s.start()
+    yield s
+    await s.stop()
+    await engine.dispose()
+
+
+async def _queue_event(store: Store, clock: FakeClock, url: str) -> tuple[str, str]:
+    account = await store.create_account(name="acme", now=clock.t)
+    hook = await store.create_webhook(
+        account.id, url=url, events=["message.status"], description="", now=clock.t
+    )
+    message = Message(
+        id="msg_1",
+        account_id=account.id,
+        direction="outbound",
+        to_addr="+359888123456",
+        from_addr="ACME",
+        from_ton=5,
+        from_npi=0,
+        text="hi",
+        status="delivered",
+        category="transactional",
+        encoding="gsm7",
+        parts=1,
+        created_at=clock.t,
+        updated_at=clock.t,
+        callback_url=url + "/callback",
+    )
+    hooks = await store.webhooks_for(account.id, now=clock.t)
+    deliveries = deliveries_for(MESSAGE_STATUS, message, hooks, clock.t)
+    assert len(deliveries) == 2  # the subscription and the message's callback_url
+    await store.accept(
+        [NewMessage(message=message, parts=(), due_at=None, events=(), deliveries=deliveries)]
+    )
+    return hook.secret, account.signing_secret
+
+
+async def test_signed_post_then_retry_with_backoff(store: Store) -> None:
+    clock = FakeClock()
+    seen: list[httpx.Request] = []
+    answers = iter([500, 503, 200, 200, 200, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(next(answers))
+
+    secret, account_secret = await _queue_event(store, clock, "http://hooks.example/wh")
+    sender = WebhookSender(store=store, clock=clock, transport=httpx.MockTransport(handler))
+    await sender.start()
+    try:
+        assert await sender.run_once() == 2
+        assert len(seen) == 2
+        for request in seen:
+            secret_for = account_secret if request.url.path == "/wh/callback" else secret
+            assert verify(
+                secret_for, request.headers["smsgate-signature"], request.content, now=clock.t
+            )
+            assert request.headers["smsgate-event-id"].startswith("evt_")
+        # Nothing is due before the backoff has passed.
+        assert await sender.run_once() == 0
+        clock.t += 5.1
+        assert await sender.run_once() == 2
+        deliveries = await store.list_deliveries(
+            (await store.list_accounts())[0].id, message_id="msg_1"
+        )
+        assert sorted(d.status for d in deliveries) == ["delivered", "delivered"]
+        assert all(d.attempts == 2 for d in deliveries)
+        attempts = await store.list_attempts(deliveries[0].id)
+        assert [a["status_code"] for a in attempts] in ([500, 200], [503, 200])
+        # Both deliveries carry the same event id: a receiver can drop repeats.
+        assert len({d.event_id for d in deliveries}) == 1
+    finally:
+        await sender.stop()
+
+
+async def test_gives_up_after_24_hours(store: Store) -> None:
+    clock = FakeClock()
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    await _queue_event(store, clock, "http://down.example/wh")
+    sender = WebhookSender(store=store, clock=clock, transport=httpx.MockTransport(handler))
+    await sender.start()
+    try:
+        rounds = 0
+        while await sender.run_once() or rounds == 0:
+            rounds += 1
+            clock.t += 3600.1
+        account_id = (await store.list_accounts())[0].id
+        deliveries = await store.list_deliveries(account_id, message_id="msg_1")
+        assert {d.status for d in deliveries} == {"failed"}
+        # Backoff 5 s doubling to an hour: the last try lands just inside 24 hours.
+        assert all(20 <= d.attempts <= 40 for d in deliveries)
+        assert all(d.last_error == "ConnectError" for d in deliveries)
+        assert calls == sum(d.attempts for d in deliveries)
+    finally:
+        await sender.stop()
