@@ -413,7 +413,7 @@ def test_max_frame_size_is_configurable() -> None:
 
 
 def test_unknown_command_id_gets_generic_nack_and_the_session_goes_on() -> None:
-    esme, smsc = pair()
+    _esme, smsc = pair()
     smsc.receive_data(bytes.fromhex("00000010 00000099 00000000 00000005".replace(" ", "")))
     smsc.receive_data(encode(EnquireLink(sequence_number=6)))
     with pytest.raises(ProtocolViolation) as info:
