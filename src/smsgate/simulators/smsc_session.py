@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from smsgate.smpp.codec import encode
 from smsgate.smpp.connection import CLOSED, NEED_DATA, Connection
@@ -56,8 +56,8 @@ class SmscSession(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses but have the same API.
+        self._transport = cast(asyncio.Transport, transport)
         self._sim.session_opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from smsgate.smpp.codec import encode
 from smsgate.smpp.connection import CLOSED, NEED_DATA, Connection
@@ -84,8 +84,8 @@ class SmppClientSession(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses but have the same API.
+        self._transport = cast(asyncio.Transport, transport)
         self._schedule_keepalive()
 
     def connection_lost(self, exc: Exception | None) -> None:
