@@ -71,9 +71,22 @@ def parts_of(
     )
 
 
-def event(message_id: str, status: str, *, at: float = T0, seq: int | None = None) -> StatusEvent:
+def event(
+    message_id: str,
+    status: str,
+    *,
+    at: float = T0,
+    seq: int | None = None,
+    error_code: str | None = None,
+    detail: str | None = None,
+) -> StatusEvent:
     return StatusEvent(
-        message_id=message_id, seq=seq, status=status, error_code=None, detail=None, created_at=at
+        message_id=message_id,
+        seq=seq,
+        status=status,
+        error_code=error_code,
+        detail=detail,
+        created_at=at,
     )
 
 

@@ -47,6 +47,12 @@ def _keep_final(column: Any) -> Any:
     return case((_one_of(column, _FINAL), column), else_=bindparam("status"))
 
 
+def _final_keeps(status: Any, column: Any, param: str) -> Any:
+    # The error recorded with a final status stays with it: a late "sent" (error None) that
+    # commits after an "undelivered" receipt must not wipe the receipt's error code.
+    return case((_one_of(status, _FINAL), column), else_=bindparam(param))
+
+
 _PART_UPDATE = (
     update(t.parts)
     .where(t.parts.c.message_id == bindparam("b_message_id"), t.parts.c.seq == bindparam("b_seq"))
@@ -55,7 +61,7 @@ _PART_UPDATE = (
         connector=func.coalesce(bindparam("connector"), t.parts.c.connector),
         smsc_id=func.coalesce(bindparam("smsc_id"), t.parts.c.smsc_id),
         attempts=func.coalesce(bindparam("attempts"), t.parts.c.attempts),
-        error_code=bindparam("error_code"),
+        error_code=_final_keeps(t.parts.c.status, t.parts.c.error_code, "error_code"),
         submitted_at=func.coalesce(bindparam("submitted_at"), t.parts.c.submitted_at),
         done_at=func.coalesce(bindparam("done_at"), t.parts.c.done_at),
     )
@@ -66,8 +72,10 @@ _MESSAGE_UPDATE = (
     .values(
         status=_keep_final(t.messages.c.status),
         updated_at=bindparam("updated_at"),
-        error_code=bindparam("error_code"),
-        error_message=bindparam("error_message"),
+        error_code=_final_keeps(t.messages.c.status, t.messages.c.error_code, "error_code"),
+        error_message=_final_keeps(
+            t.messages.c.status, t.messages.c.error_message, "error_message"
+        ),
         connector=func.coalesce(bindparam("connector"), t.messages.c.connector),
         sent_at=func.coalesce(t.messages.c.sent_at, bindparam("sent_at")),
         delivered_at=func.coalesce(bindparam("delivered_at"), t.messages.c.delivered_at),
