@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -58,9 +60,15 @@ def gateway_settings(tmp_path: object, sim_port: int, **overrides: object) -> Se
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def env(tmp_path: object) -> AsyncIterator[Env]:
-    sim_cfg = SmscSimulatorConfig(system_id="gw", password="pw", receipt_delay=0.05)
+@contextlib.asynccontextmanager
+async def running_env(tmp_path: object, **sim_options: Any) -> AsyncIterator[Env]:
+    """The gateway, a simulator (options as SmscSimulatorConfig) and a webhook sink."""
+    sim_cfg = SmscSimulatorConfig(
+        system_id="gw",
+        password="pw",
+        receipt_delay=sim_options.pop("receipt_delay", 0.05),
+        **sim_options,
+    )
     async with SmscSimulator(sim_cfg) as sim, WebhookSink() as sink:
         gateway = Gateway(gateway_settings(tmp_path, sim.port))
         async with gateway:
@@ -71,3 +79,9 @@ async def env(tmp_path: object) -> AsyncIterator[Env]:
             _, key_b = await gateway.store.create_api_key(b.id, name="t", now=now)
             async with httpx.AsyncClient(base_url=gateway.http_url, timeout=10) as client:
                 yield Env(gateway, sim, sink, client, key_a, key_b, a.id, b.id)
+
+
+@pytest.fixture
+async def env(tmp_path: object) -> AsyncIterator[Env]:
+    async with running_env(tmp_path) as e:
+        yield e

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from smsgate.codec import split_udh
 from smsgate.services.events import verify
-from tests.e2e.conftest import Env
+from tests.e2e.conftest import Env, running_env
 
 
 async def test_send_is_delivered_and_webhook_verifies(env: Env) -> None:
@@ -92,6 +93,16 @@ async def test_no_receipt_ever_expires_at_the_end_of_validity(env: Env) -> None:
     await env.sink.wait_status(message_id, "sent")
     hook = await env.sink.wait_status(message_id, "expired", timeout=20)
     assert hook.json["data"]["error"]["code"] == "no_receipt"
+
+
+@pytest.mark.parametrize("receipt_ids", ["dec", "HEX"])
+async def test_receipts_match_whatever_the_smsc_id_form(tmp_path: Path, receipt_ids: str) -> None:
+    # The simulator answers submit_sm with hex ids and writes receipt ids in another form.
+    async with running_env(tmp_path, id_format="hex", receipt_id_format=receipt_ids) as e:
+        ids = [(await e.send(to=f"+35988830000{i}", text="x")).json()["id"] for i in range(5)]
+        for message_id in ids:
+            await e.sink.wait_status(message_id, "delivered")
+        assert e.gateway.delivery.unmatched_receipts == 0
 
 
 async def test_idempotency_key_gives_one_message(env: Env) -> None:

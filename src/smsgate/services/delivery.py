@@ -26,6 +26,7 @@ from smsgate.services.records import (
     StatusEvent,
 )
 from smsgate.services.store_port import StorePort
+from smsgate.smpp.receipt import normalize_message_id
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,12 @@ def receipt_candidates(smsc_id: str, id_format: str = "auto") -> tuple[str, ...]
     """Stored forms a receipt id may match, whatever the SMSC's hex/decimal/case habits.
 
     Many SMSCs answer submit_sm with a hex id and write the receipt id in decimal (or the
-    reverse); `id_format` pins the reading per connector, `auto` tries each.
+    reverse). `auto` tries every reading; any other setting of the connector's `id_format`
+    says both use the same form, so only the exact (case- and zero-insensitive) id matches.
     """
-    key = smsc_key(smsc_id)
-    found = [key]
-    if id_format in ("auto", "dec") and key.isdigit():
-        found.append(format(int(key), "x"))
-    if id_format in ("auto", "hex") and all(c in "0123456789abcdef" for c in key):
-        found.append(str(int(key, 16)))
-    return tuple(dict.fromkeys(found))
+    if id_format != "auto":
+        return (smsc_key(smsc_id),)
+    return tuple(dict.fromkeys(smsc_key(c) for c in normalize_message_id(smsc_id)))
 
 
 @dataclass(slots=True)
