@@ -1,0 +1,258 @@
+"""The `smsgate` command as a user runs it: real processes, real ports, no sleeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SMSGATE = [sys.executable, "-m", "smsgate.cli"]
+
+
+def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*SMSGATE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _wait_line(proc: subprocess.Popen[str], marker: str, limit: int = 200) -> list[str]:
+    """Read the process's output until a line contains `marker` (it blocks on the pipe)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for _ in range(limit):
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("process ended early:\n" + "".join(lines))
+        lines.append(line)
+        if marker in line:
+            return lines
+    raise AssertionError("marker not seen:\n" + "".join(lines))
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+    proc = _start(
+        ["demo", "--data-dir", str(tmp_path), "--http-port", "0", "--smpp-port", "0", "--no-open"]
+    )
+    try:
+        _wait_line(proc, "API key:")
+        yield tmp_path, proc
+    finally:
+        if proc.poll() is None:
+            _stop(proc)
+
+
+def test_demo_sends_and_resumes(demo: tuple[Path, subprocess.Popen[str]]) -> None:
+    data_dir, proc = demo
+    info = json.loads((data_dir / "demo.json").read_text())
+    assert info["http_url"].startswith("http://127.0.0.1:")
+    assert info["api_key"].startswith("sk_")
+    send = subprocess.run(
+        [
+            *SMSGATE,
+            "send",
+            "--data-dir",
+            str(data_dir),
+            "--to",
+            "+359888123456",
+            "--text",
+            "hi",
+            "--wait",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "status: delivered" in send.stdout
+    assert _stop(proc) == 0
+    # Same directory again: same data, same key.
+    again = _start(
+        ["demo", "--data-dir", str(data_dir), "--http-port", "0", "--smpp-port", "0", "--no-open"]
+    )
+    try:
+        _wait_line(again, "API key:")
+        info2 = json.loads((data_dir / "demo.json").read_text())
+        assert info2["api_key"] == info["api_key"]
+        listed = httpx.get(
+            info2["http_url"] + "/api/v1/messages",
+            headers={"Authorization": f"Bearer {info2['api_key']}"},
+        ).json()["data"]
+        assert [m["status"] for m in listed] == ["delivered"]
+    finally:
+        assert _stop(again) == 0
+
+
+def test_init_migrate_accounts_keys_check_config(tmp_path: Path) -> None:
+    config = tmp_path / "smsgate.toml"
+    run = subprocess.run(
+        [*SMSGATE, "init", "--config", str(config), "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "wrote" in run.stdout
+    assert 'password = "secret"' in config.read_text()
+    checked = subprocess.run(
+        [*SMSGATE, "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    settings = json.loads(checked.stdout)
+    assert settings["connectors"][0]["password"] == "********"
+    assert "secret" not in checked.stdout
+    subprocess.run([*SMSGATE, "migrate", "--config", str(config)], check=True, capture_output=True)
+    created = subprocess.run(
+        [*SMSGATE, "accounts", "create", "shop", "--country", "bg", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "API key (shown once): sk_" in created.stdout
+    dup = subprocess.run(
+        [*SMSGATE, "accounts", "create", "shop", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert dup.returncode == 1
+    listed = subprocess.run(
+        [*SMSGATE, "accounts", "list", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "shop" in listed.stdout
+    assert "country=BG" in listed.stdout
+    key = subprocess.run(
+        [*SMSGATE, "keys", "create", "shop", "--name", "ci", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key_id = key.stdout.split()[1]
+    revoked = subprocess.run(
+        [*SMSGATE, "keys", "revoke", "shop", key_id, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "revoked" in revoked.stdout
+    keys = subprocess.run(
+        [*SMSGATE, "keys", "list", "shop", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "revoked" in keys.stdout
+    assert "active" in keys.stdout
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("http_port = 8080\nunknown_key = 1\n")
+    run = subprocess.run(
+        [*SMSGATE, "check-config", "--config", str(config)], capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "unknown setting 'unknown_key'" in run.stderr
+    config.write_text("[[routes]]\nconnectors = ['nowhere']\n")
+    run = subprocess.run(
+        [*SMSGATE, "check-config", "--config", str(config)], capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "no connector nowhere" in run.stderr
+
+
+def test_run_with_a_config_file_against_a_separate_smsc(tmp_path: Path) -> None:
+    sim = _start(["simulator", "smpp", "--port", "0", "--receipt-delay", "0.1"])
+    try:
+        line = _wait_line(sim, "SMPP simulator listening on")[-1]
+        sim_port = int(line.rsplit(":", 1)[1])
+        config = tmp_path / "gw.toml"
+        config.write_text(
+            f'database_url = "sqlite:///{tmp_path}/gw.db"\nhttp_port = 0\n'
+            f'[[connectors]]\nname = "smsc"\nport = {sim_port}\nsystem_id = "gw"\n'
+            'password = "pw"\nwindow = 5\n'
+            '[[routes]]\nprefix = "359"\nconnectors = ["smsc"]\n'
+        )
+        created = subprocess.run(
+            [*SMSGATE, "accounts", "create", "ops", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = created.stdout.rsplit(" ", 1)[1].strip()
+        gw = _start(["run", "--config", str(config)])
+        try:
+            url = _wait_line(gw, "listening on")[-1].rsplit(" ", 1)[1].strip()
+            send = subprocess.run(
+                [
+                    *SMSGATE,
+                    "send",
+                    "--url",
+                    url,
+                    "--key",
+                    key,
+                    "--to",
+                    "+359888123456",
+                    "--from",
+                    "OPS",
+                    "--text",
+                    "config works",
+                    "--wait",
+                    "20",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert "status: delivered" in send.stdout, send.stdout + send.stderr
+            other = subprocess.run(
+                [
+                    *SMSGATE,
+                    "send",
+                    "--url",
+                    url,
+                    "--key",
+                    key,
+                    "--to",
+                    "+447911123456",
+                    "--text",
+                    "no route",
+                    "--wait",
+                    "20",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert "status: failed" in other.stdout
+        finally:
+            assert _stop(gw) == 0
+    finally:
+        _stop(sim)
