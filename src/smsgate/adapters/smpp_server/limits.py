@@ -1,0 +1,76 @@
+"""Rate limits of the SMPP server (Postfix's "anvil"): pure arithmetic, time is a parameter.
+
+* `TokenBucket`: `rate` tokens a second, holding at most `burst`.
+* `BindBudget`: bind attempts per source address per minute, against password guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """A token bucket: `take(now)` spends one token if there is one."""
+
+    rate: float
+    burst: float
+    tokens: float
+    stamp: float
+
+    @classmethod
+    def full(cls, rate: float, now: float, burst: float | None = None) -> TokenBucket:
+        """A bucket that starts full; the burst defaults to one second's worth (at least 1)."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        size = max(1.0, rate) if burst is None else burst
+        return cls(rate=rate, burst=size, tokens=size, stamp=now)
+
+    def refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def take(self, now: float) -> bool:
+        """Spend one token; False (and nothing spent) when the bucket is empty."""
+        self.refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def is_full(self, now: float) -> bool:
+        self.refill(now)
+        return self.tokens >= self.burst
+
+
+class BindBudget:
+    """At most `per_minute` bind attempts per source address, refilled continuously.
+
+    Addresses whose bucket is full again are forgotten when the table grows past
+    `max_tracked`, so memory stays bounded however many addresses try.
+    """
+
+    def __init__(self, per_minute: int, *, max_tracked: int = 10_000) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self.per_minute = per_minute
+        self.max_tracked = max_tracked
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def attempt(self, ip: str, now: float) -> bool:
+        """Count one bind attempt from `ip`; False when its budget is spent."""
+        bucket = self._buckets.get(ip)
+        if bucket is None:
+            if len(self._buckets) >= self.max_tracked:
+                self._forget_idle(now)
+            bucket = TokenBucket.full(self.per_minute / 60.0, now, burst=float(self.per_minute))
+            self._buckets[ip] = bucket
+        return bucket.take(now)
+
+    def _forget_idle(self, now: float) -> None:
+        for ip in [ip for ip, b in self._buckets.items() if b.is_full(now)]:
+            del self._buckets[ip]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
