@@ -29,13 +29,14 @@ def _plain_pg_url(url: str) -> str:
 
 
 @asynccontextmanager
-async def fresh_pg_database(server_url: str) -> AsyncIterator[str]:
-    """Create an empty database for one test and drop it afterwards; yields its URL."""
+async def fresh_pg_database(server_url: str, *, template: str | None = None) -> AsyncIterator[str]:
+    """Create a database for one test (a copy of `template`, else empty), drop it afterwards."""
     server_url = _plain_pg_url(server_url)
     name = f"smsgate_t_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        clone = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{clone}')
     finally:
         await admin.close()
     parts = urlsplit(server_url)
@@ -60,11 +61,24 @@ def pg_server_url() -> str:
     pytest.skip(f"set {PG_URL_ENV} to run the store tests on PostgreSQL")
 
 
+@pytest.fixture
+def pg_template() -> str | None:
+    """The database each test's PostgreSQL database is copied from; None: an empty one.
+
+    A test package may override it with a template it prepared once per session (say, a
+    migrated schema) because copying is faster than preparing every test's database.
+    """
+    return None
+
+
 @pytest_asyncio.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A URL of an empty database: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+async def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_template: str | None
+) -> AsyncIterator[str]:
+    """A URL of a database of the test's own: a SQLite file in tmp_path, or a fresh
+    PostgreSQL database (a copy of `pg_template`)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/t.db"
         return
-    async with fresh_pg_database(pg_server_url()) as url:
+    async with fresh_pg_database(pg_server_url(), template=pg_template) as url:
         yield url

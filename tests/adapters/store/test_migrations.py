@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -9,6 +10,12 @@ from sqlalchemy.engine import Connection
 
 from smsgate.adapters.store import schema
 from smsgate.adapters.store.database import current_revision, make_engine, migrate
+
+
+@pytest.fixture
+def pg_template() -> None:
+    """These tests migrate for themselves: their PostgreSQL databases start empty."""
+    return None
 
 
 async def test_fresh_database_has_no_revision(db_url: str) -> None:

@@ -10,7 +10,7 @@ from smsgate.adapters.store import schema
 from smsgate.adapters.store.store import Store
 from smsgate.services.records import Account, MessageChange, OutboxChange, PartChange
 
-from .factories import T0, delivery, event, new_message, open_store
+from .factories import T0, delivery, new_message, open_store
 
 LEASE = 30.0
 
@@ -137,7 +137,6 @@ async def test_apply_lands_every_change_kind(store: Store, account: Account) -> 
             created_at=T0 + 2,
         )
     )
-    from .factories import delivery
 
     dlv = delivery(account.id, message_id=mid, at=T0 + 2, event_name="message.sent")
     await store.apply(
