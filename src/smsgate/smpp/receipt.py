@@ -39,25 +39,56 @@ def format_receipt(r: Receipt) -> str:
     )
 
 
-# A key is a known word at a word start followed by ':' (spaces tolerated around it).
+# The format as Appendix B writes it, with any values: one anchored match, no scanning.
+_STANDARD = re.compile(
+    r"id:(\S+) sub:(\S+) dlvrd:(\S+) submit date:(\S*) done date:(\S*)"
+    r" stat:(\S+) err:(\S+) text:(.*)",
+    re.DOTALL,
+)
+# Anything else: a key is a known word at a word start followed by ':' (spaces around it).
 _KEY = re.compile(
     r"(?<![A-Za-z0-9_])(id|sub|dlvrd|submit[ _]?date|done[ _]?date|stat|err|text)[ \t]*:[ \t]*",
     re.IGNORECASE,
 )
-_FIELD = {"id": "id", "sub": "sub", "dlvrd": "dlvrd", "stat": "stat", "err": "err"}
+_FIELDS = {
+    "id": "id",
+    "sub": "sub",
+    "dlvrd": "dlvrd",
+    "stat": "stat",
+    "err": "err",
+    "text": "text",
+    **{f"{word}{sep}date": f"{word}_date" for word in ("submit", "done") for sep in ("", " ", "_")},
+}
 
 
 def parse_receipt(text: str | bytes) -> Receipt | None:
     """Parse receipt text leniently; None when there is no `id` and `stat` to read."""
     if isinstance(text, bytes | bytearray):
         text = bytes(text).decode("latin-1")
+    match = _STANDARD.match(text)
+    if match is None:
+        return _parse_lenient(text)
+    rid, sub, dlvrd, submit_date, done_date, stat, err, body = match.groups()
+    return Receipt(
+        id=rid,
+        sub=sub,
+        dlvrd=dlvrd,
+        submit_date=submit_date or None,
+        done_date=done_date or None,
+        stat=stat.upper(),
+        err=err,
+        text=body,
+    )
+
+
+def _parse_lenient(text: str) -> Receipt | None:
+    """Keys in any case and order, missing or extra fields, `submit_date`, ..."""
     values: dict[str, str] = {}
-    body = ""
     matches = list(_KEY.finditer(text))
     for i, match in enumerate(matches):
-        key = re.sub(r"[ _]", "", match.group(1).lower())
+        key = _FIELDS[match.group(1).lower()]
         if key == "text":
-            body = text[match.end() :]  # free text runs to the end, keys included
+            values["text"] = text[match.end() :]  # free text runs to the end, keys included
             break
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         token = text[match.end() : end].split(None, 1)
@@ -69,11 +100,11 @@ def parse_receipt(text: str | bytes) -> Receipt | None:
         id=values["id"],
         sub=values.get("sub", "001"),
         dlvrd=values.get("dlvrd", "001"),
-        submit_date=values.get("submitdate"),
-        done_date=values.get("donedate"),
+        submit_date=values.get("submit_date"),
+        done_date=values.get("done_date"),
         stat=values["stat"].upper(),
         err=values.get("err", "000"),
-        text=body,
+        text=values.get("text", ""),
     )
 
 

@@ -14,6 +14,7 @@ from smsgate.smpp import (
     parse_receipt,
     stat_to_message_state,
 )
+from smsgate.smpp.receipt import _parse_lenient
 
 STATS = ["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD", "ENROUTE"]
 _token = st.text(
@@ -161,3 +162,10 @@ def test_hex_and_decimal_ids_of_one_message_meet(value: int) -> None:
     hex_forms = set(normalize_message_id(format(value, "X")))
     dec_forms = set(normalize_message_id(str(value)))
     assert hex_forms & dec_forms
+
+
+@given(receipts)
+def test_standard_and_lenient_paths_agree(receipt: Receipt) -> None:
+    text = format_receipt(receipt)
+    assert _parse_lenient(text) == parse_receipt(text)
+    assert _parse_lenient(text.replace("submit date", "SUBMIT_DATE")) == receipt
