@@ -39,9 +39,7 @@ OTHER = BoundAccount(account_id="acc-other", system_id="other")
 
 
 def static_hooks() -> StaticHooks:
-    return StaticHooks(
-        {"acme": ("secret", ACME), "slow": ("pw", SLOW), "other": ("pw2", OTHER)}
-    )
+    return StaticHooks({"acme": ("secret", ACME), "slow": ("pw", SLOW), "other": ("pw2", OTHER)})
 
 
 def server_config(**fields: Any) -> SmppServerConfig:
@@ -142,9 +140,7 @@ class RawClient:
     async def bind(
         self, kind: str = "transceiver", system_id: str = "acme", password: str = "secret"
     ) -> int:
-        cls = {"transmitter": BindTransmitter, "receiver": BindReceiver}.get(
-            kind, BindTransceiver
-        )
+        cls = {"transmitter": BindTransmitter, "receiver": BindReceiver}.get(kind, BindTransceiver)
         resp = await self.request(
             cls(sequence_number=self.seq(), system_id=system_id, password=password)
         )
