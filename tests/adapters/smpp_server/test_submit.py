@@ -39,8 +39,14 @@ from tests.adapters.smpp_server.helpers import (
 S = CommandStatus
 
 
-def _smpplib_submit(port: int, kind: str, messages: list[dict[str, Any]], *, system_id: str = "acme",
-                    password: str = "secret") -> list[tuple[int, str]]:  # fmt: skip
+def _smpplib_submit(
+    port: int,
+    kind: str,
+    messages: list[dict[str, Any]],
+    *,
+    system_id: str = "acme",
+    password: str = "secret",
+) -> list[tuple[int, str]]:
     """Bind with smpplib, submit each message, collect (status, message_id) in order."""
     got: list[tuple[int, str]] = []
 
@@ -84,7 +90,9 @@ def _text_of(pdu: SubmitSm | DataSm) -> tuple[str, tuple[int, int, int] | None]:
     elif (ref := tlv_value(pdu.tlvs, TlvTag.SAR_MSG_REF_NUM)) is not None:
         total = tlv_value(pdu.tlvs, TlvTag.SAR_TOTAL_SEGMENTS)
         seq = tlv_value(pdu.tlvs, TlvTag.SAR_SEGMENT_SEQNUM)
-        assert isinstance(ref, int) and isinstance(total, int) and isinstance(seq, int)
+        assert isinstance(ref, int)
+        assert isinstance(total, int)
+        assert isinstance(seq, int)
         concat = (ref, total, seq)
     return decode_payload(data, pdu.data_coding), concat
 
