@@ -16,7 +16,13 @@ from smsgate.adapters.smpp_server import (
     StaticHooks,
 )
 from smsgate.smpp.constants import CommandStatus, TlvTag
-from smsgate.smpp.pdu import BindTransmitterResp, EnquireLink, EnquireLinkResp, Unbind
+from smsgate.smpp.pdu import (
+    BindTransmitter,
+    BindTransmitterResp,
+    EnquireLink,
+    EnquireLinkResp,
+    Unbind,
+)
 from smsgate.smpp.tlv import tlv_value
 from tests.adapters.smpp_server.helpers import (
     ACME,
@@ -64,8 +70,6 @@ async def test_smpplib_binds_each_type(kind: str) -> None:
 async def test_bind_resp_carries_sc_interface_version() -> None:
     async with running() as (server, _hooks):
         client = await RawClient.connect(server.port)
-        from smsgate.smpp.pdu import BindTransmitter
-
         resp = await client.request(
             BindTransmitter(sequence_number=1, system_id="acme", password="secret")
         )
