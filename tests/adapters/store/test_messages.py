@@ -215,3 +215,16 @@ async def test_batch_and_count_by_status(
     assert await store.count_by_status(account.id) == {"queued": 2, "rejected": 1, "delivered": 1}
     assert await store.count_by_status(other_account.id) == {"queued": 1}
     assert await store.count_by_status(account.id, batch_id="bat_none") == {}
+
+
+async def test_stop_commits_what_was_queued_then_refuses_writes(
+    store: Store, account: Account
+) -> None:
+    news = [new_message(account.id, created_at=T0 + i / 1000) for i in range(30)]
+    pending = [asyncio.ensure_future(store.accept([n])) for n in news]
+    await asyncio.sleep(0)  # one loop turn: every task queues its write set
+    await store.stop()
+    await asyncio.gather(*pending)
+    assert len(await store.get_messages(n.message.id for n in news)) == 30
+    with pytest.raises(RuntimeError, match="not running"):
+        await store.accept([new_message(account.id)])
