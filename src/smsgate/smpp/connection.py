@@ -32,7 +32,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final, Literal
 
-from smsgate.smpp.codec import HEADER_SIZE, decode, encode
+from smsgate.smpp.codec import decode, encode
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.errors import (
     FrameTooLarge,
@@ -41,6 +41,7 @@ from smsgate.smpp.errors import (
     ProtocolViolation,
     WindowFull,
 )
+from smsgate.smpp.layout import HEADER_SIZE
 from smsgate.smpp.pdu import PDU_CLASSES, GenericNack, Pdu, response_for
 from smsgate.smpp.states import Role, SessionState, may_send, next_state, refusal_status
 

@@ -15,6 +15,7 @@ PDUs not listed (enquire_link, unbind, generic_nack, *_resp without body) are he
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
 from smsgate.smpp.constants import CommandStatus as S
@@ -41,6 +42,9 @@ from smsgate.smpp.pdu import (
     SubmitSm,
     SubmitSmResp,
 )
+
+HEADER = struct.Struct(">IIII")  # command_length, command_id, command_status, sequence_number
+HEADER_SIZE = 16  # §3.2
 
 CSTR: Final = 0
 U8: Final = 1
