@@ -13,8 +13,11 @@ from smsgate.smpp import (
     CLOSED,
     NEED_DATA,
     PDU_CLASSES,
+    BindTransceiver,
+    BindTransceiverResp,
     Connection,
     Role,
+    SessionState,
     SmppError,
     decode,
     encode,
@@ -72,9 +75,22 @@ def test_decode_raises_only_smpp_errors(frame: bytes) -> None:
 
 
 @FUZZ
-@given(st.lists(frames, max_size=6), st.sampled_from(list(Role)), st.integers(1, 64))
-def test_connection_raises_only_smpp_errors(chunks: list[bytes], role: Role, step: int) -> None:
+@given(st.lists(frames, max_size=6), st.sampled_from(list(Role)), st.booleans(), st.integers(1, 64))
+def test_connection_raises_only_smpp_errors(
+    chunks: list[bytes], role: Role, bound: bool, step: int
+) -> None:
     conn = Connection(role, max_frame_size=1024)
+    if bound:  # bind_transceiver first, so that most commands are allowed
+        if role is Role.ESME:
+            conn.send(BindTransceiver(sequence_number=1))
+            conn.receive_data(encode(BindTransceiverResp(sequence_number=1)))
+        else:
+            conn.receive_data(encode(BindTransceiver(sequence_number=1)))
+        event = conn.next_event()
+        if role is Role.SMSC:
+            conn.send(BindTransceiverResp(sequence_number=1))
+        assert event is not NEED_DATA
+        assert conn.state is SessionState.BOUND_TRX
     data = b"".join(chunks)
     for i in range(0, len(data), step):
         conn.receive_data(data[i : i + step])
