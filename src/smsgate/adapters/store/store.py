@@ -141,6 +141,15 @@ class Store:
     async def stop(self) -> None:
         await self.writer.stop()
 
+    async def _rowcount(self, stmt: Any) -> int:
+        """Run one writing statement through the writer; the number of rows it touched."""
+
+        async def job(conn: AsyncConnection) -> int:
+            return int((await conn.execute(stmt)).rowcount or 0)
+
+        count: int = await self.writer.run(job)
+        return count
+
     async def _read(self, stmt: Any) -> list[RowMapping]:
         async with self.engine.connect() as conn:
             conn.sync_connection.info["read_only"] = True  # type: ignore[union-attr]
@@ -209,18 +218,18 @@ class Store:
         return [_row(ApiKey, r) for r in rows]
 
     async def revoke_api_key(self, account_id: str, key_id: str, *, now: float) -> bool:
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(t.api_keys)
-                .where(
-                    t.api_keys.c.id == key_id,
-                    t.api_keys.c.account_id == account_id,
-                    t.api_keys.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=now)
+        stmt = (
+            update(t.api_keys)
+            .where(
+                t.api_keys.c.id == key_id,
+                t.api_keys.c.account_id == account_id,
+                t.api_keys.c.revoked_at.is_(None),
             )
+            .values(revoked_at=now)
+        )
+        changed = await self._rowcount(stmt)
         self._auth_cache.clear()
-        return bool(result.rowcount)
+        return changed > 0
 
     async def authenticate(self, secret: str, *, now: float) -> tuple[Account, ApiKey] | None:
         digest = hash_key(secret)
@@ -385,7 +394,8 @@ class Store:
         )
         if not self.sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
-        async with self.engine.begin() as conn:
+
+        async def job(conn: AsyncConnection) -> list[DueMessage]:
             claimed = list((await conn.execute(stmt)).mappings())
             if not claimed:
                 return []
@@ -415,6 +425,9 @@ class Store:
                 [{"b_m": m} for m in dict.fromkeys(r["message_id"] for r in claimed)],
             )
             return await self._load_due(conn, claimed)
+
+        due: list[DueMessage] = await self.writer.run(job)
+        return due
 
     async def _load_due(self, conn: AsyncConnection, claimed: list[RowMapping]) -> list[DueMessage]:
         ids = list(dict.fromkeys(r["message_id"] for r in claimed))
@@ -448,13 +461,9 @@ class Store:
 
     async def release_claims(self) -> int:
         """Single-node start-up: whatever this node had claimed before a crash is due again."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.claimed_until.is_not(None))
-                .values(claimed_until=None)
-            )
-        return int(result.rowcount or 0)
+        return await self._rowcount(
+            update(t.outbox).where(t.outbox.c.claimed_until.is_not(None)).values(claimed_until=None)
+        )
 
     async def queue_depth(self) -> int:
         rows = await self._read(select(func.count().label("n")).select_from(t.outbox))
@@ -467,22 +476,18 @@ class Store:
     async def cancel_unclaimed(self, message_id: str, *, now: float) -> bool:
         """Take a message's parts off the queue if no worker holds them; True when done."""
         o = t.outbox.c
-        async with self.engine.begin() as conn:
-            total = (
-                await conn.execute(
-                    select(func.count().label("n")).where(o.message_id == message_id)
-                )
-            ).scalar_one()
-            result = await conn.execute(
-                delete(t.outbox).where(
-                    o.message_id == message_id,
-                    or_(o.claimed_until.is_(None), o.claimed_until < now),
-                )
-            )
-            if result.rowcount != total or total == 0:
-                await conn.rollback()
+
+        async def job(conn: AsyncConnection) -> bool:
+            count = select(func.count().label("n")).where(o.message_id == message_id)
+            total = (await conn.execute(count)).scalar_one()
+            unclaimed = count.where(or_(o.claimed_until.is_(None), o.claimed_until < now))
+            if total == 0 or (await conn.execute(unclaimed)).scalar_one() != total:
                 return False
-        return True
+            await conn.execute(delete(t.outbox).where(o.message_id == message_id))
+            return True
+
+        done: bool = await self.writer.run(job)
+        return done
 
     async def part_by_smsc(self, connector: str, candidates: Sequence[str]) -> Part | None:
         rows = await self._read(
@@ -538,14 +543,13 @@ class Store:
         return _webhook(rows[0]) if rows else None
 
     async def delete_webhook(self, account_id: str, webhook_id: str) -> bool:
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                delete(t.webhooks).where(
-                    t.webhooks.c.id == webhook_id, t.webhooks.c.account_id == account_id
-                )
+        changed = await self._rowcount(
+            delete(t.webhooks).where(
+                t.webhooks.c.id == webhook_id, t.webhooks.c.account_id == account_id
             )
+        )
         self._webhook_cache.pop(account_id, None)
-        return bool(result.rowcount)
+        return changed > 0
 
     async def webhooks_for(self, account_id: str, *, now: float) -> tuple[Webhook, ...]:
         cached = self._webhook_cache.get(account_id)
@@ -569,17 +573,20 @@ class Store:
         )
         if not self.sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
-        async with self.engine.begin() as conn:
+
+        async def job(conn: AsyncConnection) -> list[RowMapping]:
             rows = list((await conn.execute(stmt)).mappings())
-            if not rows:
-                return []
-            await conn.execute(
-                update(t.webhook_deliveries)
-                .where(d.id == bindparam("b_id"))
-                .values(claimed_until=now + lease_s),
-                [{"b_id": r["id"]} for r in rows],
-            )
-        return [_delivery(r) for r in rows]
+            if rows:
+                await conn.execute(
+                    update(t.webhook_deliveries)
+                    .where(d.id == bindparam("b_id"))
+                    .values(claimed_until=now + lease_s),
+                    [{"b_id": r["id"]} for r in rows],
+                )
+            return rows
+
+        claimed: list[RowMapping] = await self.writer.run(job)
+        return [_delivery(r) for r in claimed]
 
     async def record_delivery_attempts(self, results: Sequence[DeliveryAttempt]) -> None:
         ws = WriteSet()

@@ -76,14 +76,29 @@ async def apply(conn: AsyncConnection, sets: list[WriteSet]) -> None:
         await conn.execute(run_stmt, run_params)  # type: ignore[arg-type]
 
 
+Job = Callable[[AsyncConnection], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class _Item:
+    ws: WriteSet
+    job: Job | None
+    future: asyncio.Future[Any]
+
+
 class Writer:
-    """The one writer task of a process (SQLite allows one writer; PostgreSQL gains too)."""
+    """The one writer of a process: every write, and every read-then-write (claims), runs here.
+
+    SQLite allows one writer at a time; several connections writing would wait on each other
+    in SQLite's busy handler (sleeps of up to 100 ms). One task with one transaction at a time
+    never waits, and batching makes PostgreSQL faster too.
+    """
 
     def __init__(self, engine: AsyncEngine, *, window_s: float = 0.002, max_batch: int = 2000):
         self._engine = engine
         self._window_s = window_s
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[WriteSet, asyncio.Future[None]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.write_sets = 0
@@ -95,67 +110,76 @@ class Writer:
         """Finish what was queued, then stop."""
         if self._task is None:
             return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((WriteSet(), done))
-        await done
+        await self.submit(WriteSet())
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
 
-    def submit(self, ws: WriteSet) -> Awaitable[None]:
-        """Queue a write set; the returned future resolves after its commit."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def _enqueue(self, ws: WriteSet, job: Job | None) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self._task is None or self._task.done():
             future.set_exception(RuntimeError("the store writer is not running"))
             return future
-        self._queue.put_nowait((ws, future))
+        self._queue.put_nowait(_Item(ws, job, future))
         return future
 
+    def submit(self, ws: WriteSet) -> Awaitable[None]:
+        """Queue a write set; the returned future resolves after its commit."""
+        return self._enqueue(ws, None)
+
     async def write(self, ws: WriteSet) -> None:
-        await self.submit(ws)
+        await self._enqueue(ws, None)
+
+    async def run(self, job: Job) -> Any:
+        """Run `job(conn)` inside the writer's next transaction; its result after the commit."""
+        return await self._enqueue(WriteSet(), job)
 
     async def _run(self) -> None:
         while True:
-            first = await self._queue.get()
-            batch = [first]
+            batch = [await self._queue.get()]
             if self._window_s > 0 and self._queue.empty():
                 await asyncio.sleep(self._window_s)
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[WriteSet, asyncio.Future[None]]]) -> None:
-        sets = [ws for ws, _ in batch if ws]
+    async def _commit(self, batch: list[_Item]) -> None:
+        sets = [item.ws for item in batch if item.ws]
+        jobs = [item for item in batch if item.job is not None]
+        results: dict[int, Any] = {}
         try:
-            if sets:
+            if sets or jobs:
                 async with self._engine.begin() as conn:
                     await apply(conn, sets)
+                    for item in jobs:
+                        assert item.job is not None
+                        results[id(item)] = await item.job(conn)
         except Exception as exc:
-            if len(sets) > 1:
-                log.warning("group commit of %d write sets failed; retrying one by one", len(sets))
+            if len(sets) + len(jobs) > 1:
+                log.warning("a group commit of %d items failed; retrying one by one", len(batch))
                 for item in batch:
                     await self._commit([item])
                 return
             conflict = isinstance(exc, IntegrityError)
             if not conflict:
                 log.exception("write failed")
-            for _, future in batch:
-                if not future.done():
+            for item in batch:
+                if not item.future.done():
                     error = WriteFailed("the database refused the write", conflict=conflict)
                     error.__cause__ = exc
-                    future.set_exception(error)
+                    item.future.set_exception(error)
             return
         self.batches += 1
         self.write_sets += len(sets)
-        for ws, future in batch:
-            for callback in ws.after_commit:
+        for item in batch:
+            for callback in item.ws.after_commit:
                 try:
                     callback()
                 except Exception:  # pragma: no cover - callbacks are cache updates
                     log.exception("after-commit callback failed")
-            if not future.done():
-                future.set_result(None)
+            if not item.future.done():
+                item.future.set_result(results.get(id(item)))
 
 
 class WriteFailed(Exception):
