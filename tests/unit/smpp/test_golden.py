@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from smsgate.smpp import (
+    PDU_CLASSES,
     AlertNotification,
     BindReceiver,
     BindReceiverResp,
@@ -420,3 +421,17 @@ def test_limits_accept_the_maximum() -> None:
         short_message=b"\xff" * 254,
     )
     assert decode(encode(pdu)) == pdu
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [c for c in PDU_CLASSES.values() if c.command_id.is_response],
+    ids=lambda c: c.__name__,
+)
+def test_every_error_response_is_header_only(cls: type[Pdu]) -> None:
+    pdu = cls(sequence_number=3, command_status=S.ESME_RSYSERR)
+    frame = encode(pdu)
+    assert frame == bytes.fromhex(
+        f"00000010 {cls.command_id:08x} 00000008 00000003".replace(" ", "")
+    )
+    assert decode(frame) == pdu
