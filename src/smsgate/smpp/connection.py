@@ -11,6 +11,10 @@ request window and the map of our requests awaiting a response. It never reads a
 and never touches a socket: timers, retries and reconnects live in the adapter, which may
 call `forget()` when a response timer expires.
 
+send() checks requests against the state table, the window and the outstanding map, and
+responses against the state table only (the peer's requests are not tracked: answering a
+request that failed to decode needs just its sequence_number, see ProtocolViolation.reply).
+
 Peer errors surface as ProtocolViolation from next_event, carrying the status to answer
 and the reply PDU to send (`exc.reply`, None when nothing must be sent):
 
