@@ -29,6 +29,7 @@ import re
 import resource
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -388,6 +389,21 @@ def _figures(
     }
 
 
+def _revision() -> str:
+    """The commit measured, with "+dirty" when src/ has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, check=True
+        ).stdout.decode()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.strip() + ("+dirty" if dirty.strip() else "")
+
+
 def _machine() -> dict[str, Any]:
     model = ""
     with contextlib.suppress(OSError):
@@ -432,7 +448,7 @@ async def _main(args: argparse.Namespace) -> int:
     children: list[Child] = []
     started = time.time()
     try:
-        machine = _machine()
+        machine, revision = _machine(), _revision()
         figures = await _measure(args, tmp, children)
     finally:
         codes = {c.name: await c.stop() for c in reversed(children)}
@@ -443,6 +459,7 @@ async def _main(args: argparse.Namespace) -> int:
     result = {
         "benchmark": "e2e",
         "timestamp": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+        "revision": revision,
         "n": args.n,
         "concurrency": args.concurrency,
         "receipt_delay_s": args.receipt_delay,
