@@ -8,8 +8,7 @@ import contextlib
 import logging
 import time
 
-import httpx
-
+from smsgate.adapters.http_client import AiohttpPoster, Poster, PostError
 from smsgate.adapters.store.store import DeliveryAttempt, Store
 from smsgate.domain.retry import webhook_backoff
 from smsgate.services.clock import Clock
@@ -32,7 +31,7 @@ class WebhookSender:
         concurrency: int = 64,
         poll_s: float = 1.0,
         batch: int = 500,
-        transport: httpx.AsyncBaseTransport | None = None,
+        poster: Poster | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -41,10 +40,10 @@ class WebhookSender:
         self._concurrency = concurrency
         self._poll_s = poll_s
         self._batch = batch
-        self._transport = transport
+        self._poster_given = poster
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._poster: Poster | None = None
         self._secrets: dict[tuple[str, str | None], str] = {}
         self.sent = 0
         self.failed_attempts = 0
@@ -53,14 +52,8 @@ class WebhookSender:
         self._wakeup.set()
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout_s,
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=self._concurrency, max_keepalive_connections=self._concurrency
-            ),
-            headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
-            transport=self._transport,
+        self._poster = self._poster_given or AiohttpPoster(
+            timeout_s=self._timeout_s, concurrency=self._concurrency, user_agent=USER_AGENT
         )
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
@@ -70,9 +63,9 @@ class WebhookSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._poster is not None:
+            await self._poster.close()
+            self._poster = None
 
     async def _run(self) -> None:
         while True:
@@ -120,7 +113,7 @@ class WebhookSender:
         return secret
 
     async def _post(self, delivery: Delivery) -> DeliveryAttempt:
-        assert self._client is not None
+        assert self._poster is not None
         started = time.perf_counter()
         now = self._clock.now()
         attempts = delivery.attempts + 1
@@ -136,12 +129,11 @@ class WebhookSender:
                 "Smsgate-Event-Id": delivery.event_id,
             }
             try:
-                response = await self._client.post(delivery.url, content=body, headers=headers)
-                status_code = response.status_code
+                status_code = await self._poster.post(delivery.url, body, headers)
                 if not 200 <= status_code < 300:
                     error = f"HTTP {status_code}"
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__
+            except PostError as exc:
+                error = exc.reason
         duration_ms = (time.perf_counter() - started) * 1000
         if error is None:
             self.sent += 1

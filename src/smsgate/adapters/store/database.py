@@ -8,10 +8,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, SingletonThreadPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,6 +40,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def make_sync_sqlite_engine(url: str) -> Engine:
+    """The writer's own SQLite engine (stdlib sqlite3), used from one thread."""
+    plain = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
+    engine = create_engine(
+        plain, connect_args={"check_same_thread": False}, poolclass=SingletonThreadPool
+    )
+    _sqlite_events(engine)
+    return engine
+
+
+def _sqlite_events(engine: Engine) -> None:
+    event.listen(engine, "connect", _sqlite_pragmas)
+    # The stdlib driver's own transaction handling starts transactions lazily; SQLAlchemy
+    # recommends taking it over so BEGIN is explicit (BEGIN IMMEDIATE for writers).
+    event.listen(engine, "connect", _disable_pysqlite_begin)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
 def make_engine(url: str) -> AsyncEngine:
     full = async_url(url)
     if is_sqlite(full):
@@ -48,11 +66,7 @@ def make_engine(url: str) -> AsyncEngine:
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(full, poolclass=NullPool if ":memory:" in full else None)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        # The stdlib driver's own transaction handling starts transactions lazily; SQLAlchemy
-        # recommends taking it over so BEGIN is explicit (BEGIN IMMEDIATE for writers).
-        event.listen(engine.sync_engine, "connect", _disable_pysqlite_begin)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        _sqlite_events(engine.sync_engine)
         return engine
     return create_async_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=False)
 

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, literal_column, or_, select, update
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsgate.adapters.store import schema as t
-from smsgate.adapters.store.database import is_sqlite
+from smsgate.adapters.store.database import is_sqlite, make_sync_sqlite_engine
 from smsgate.adapters.store.writer import Writer, WriteSet
 from smsgate.services.ids import new_id, new_secret
 from smsgate.services.records import (
@@ -131,7 +131,11 @@ class Store:
     def __init__(self, engine: AsyncEngine, *, url: str, commit_window_s: float = 0.002):
         self.engine = engine
         self.sqlite = is_sqlite(url)
-        self.writer = Writer(engine, window_s=commit_window_s)
+        self.writer = Writer(
+            engine,
+            window_s=commit_window_s,
+            sync_engine=make_sync_sqlite_engine(url) if self.sqlite else None,
+        )
         self._auth_cache: dict[str, tuple[float, tuple[Account, ApiKey] | None]] = {}
         self._webhook_cache: dict[str, tuple[float, tuple[Webhook, ...]]] = {}
 
@@ -144,8 +148,8 @@ class Store:
     async def _rowcount(self, stmt: Any) -> int:
         """Run one writing statement through the writer; the number of rows it touched."""
 
-        async def job(conn: AsyncConnection) -> int:
-            return int((await conn.execute(stmt)).rowcount or 0)
+        def job(conn: Connection) -> int:
+            return int((conn.execute(stmt)).rowcount or 0)
 
         count: int = await self.writer.run(job)
         return count
@@ -395,17 +399,17 @@ class Store:
         if not self.sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
 
-        async def job(conn: AsyncConnection) -> list[DueMessage]:
-            claimed = list((await conn.execute(stmt)).mappings())
+        def job(conn: Connection) -> list[DueMessage]:
+            claimed = list((conn.execute(stmt)).mappings())
             if not claimed:
                 return []
-            await conn.execute(
+            conn.execute(
                 update(t.outbox)
                 .where(o.message_id == bindparam("b_m"), o.seq == bindparam("b_s"))
                 .values(claimed_until=now + lease_s),
                 [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
             )
-            await conn.execute(
+            conn.execute(
                 update(t.parts)
                 .where(
                     t.parts.c.message_id == bindparam("b_m"),
@@ -415,7 +419,7 @@ class Store:
                 .values(status="sending"),
                 [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
             )
-            await conn.execute(
+            conn.execute(
                 update(t.messages)
                 .where(
                     t.messages.c.id == bindparam("b_m"),
@@ -424,25 +428,23 @@ class Store:
                 .values(status="sending", updated_at=now),
                 [{"b_m": m} for m in dict.fromkeys(r["message_id"] for r in claimed)],
             )
-            return await self._load_due(conn, claimed)
+            return self._load_due(conn, claimed)
 
         due: list[DueMessage] = await self.writer.run(job)
         return due
 
-    async def _load_due(self, conn: AsyncConnection, claimed: list[RowMapping]) -> list[DueMessage]:
+    def _load_due(self, conn: Connection, claimed: list[RowMapping]) -> list[DueMessage]:
         ids = list(dict.fromkeys(r["message_id"] for r in claimed))
         msgs = {
             r["id"]: _message(r)
-            for r in (await conn.execute(select(t.messages).where(t.messages.c.id.in_(ids))))
+            for r in (conn.execute(select(t.messages).where(t.messages.c.id.in_(ids))))
             .mappings()
             .all()
         }
         wanted = {(r["message_id"], r["seq"]): r["attempts"] for r in claimed}
         parts: dict[str, list[Part]] = {}
         for r in (
-            (await conn.execute(select(t.parts).where(t.parts.c.message_id.in_(ids))))
-            .mappings()
-            .all()
+            (conn.execute(select(t.parts).where(t.parts.c.message_id.in_(ids)))).mappings().all()
         ):
             if (r["message_id"], r["seq"]) in wanted:
                 parts.setdefault(r["message_id"], []).append(_row(Part, r))
@@ -477,13 +479,13 @@ class Store:
         """Take a message's parts off the queue if no worker holds them; True when done."""
         o = t.outbox.c
 
-        async def job(conn: AsyncConnection) -> bool:
+        def job(conn: Connection) -> bool:
             count = select(func.count().label("n")).where(o.message_id == message_id)
-            total = (await conn.execute(count)).scalar_one()
+            total = (conn.execute(count)).scalar_one()
             unclaimed = count.where(or_(o.claimed_until.is_(None), o.claimed_until < now))
-            if total == 0 or (await conn.execute(unclaimed)).scalar_one() != total:
+            if total == 0 or (conn.execute(unclaimed)).scalar_one() != total:
                 return False
-            await conn.execute(delete(t.outbox).where(o.message_id == message_id))
+            conn.execute(delete(t.outbox).where(o.message_id == message_id))
             return True
 
         done: bool = await self.writer.run(job)
@@ -574,10 +576,10 @@ class Store:
         if not self.sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
 
-        async def job(conn: AsyncConnection) -> list[RowMapping]:
-            rows = list((await conn.execute(stmt)).mappings())
+        def job(conn: Connection) -> list[RowMapping]:
+            rows = list((conn.execute(stmt)).mappings())
             if rows:
-                await conn.execute(
+                conn.execute(
                     update(t.webhook_deliveries)
                     .where(d.id == bindparam("b_id"))
                     .values(claimed_until=now + lease_s),

@@ -14,12 +14,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 log = logging.getLogger(__name__)
@@ -55,28 +57,30 @@ class WriteSet:
         return bool(self.inserts or self.statements)
 
 
-async def apply(conn: AsyncConnection, sets: list[WriteSet]) -> None:
+def apply(conn: Connection, sets: list[WriteSet]) -> None:
     """Execute write sets on an open transaction (no commit)."""
     by_table: dict[Table, list[Row]] = {}
     for ws in sets:
         for table, row in ws.inserts:
             by_table.setdefault(table, []).append(row)
     for table, rows in by_table.items():
-        await conn.execute(table.insert(), rows)
+        conn.execute(table.insert(), rows)
     run_stmt: Executable | None = None
     run_params: list[Row] = []
     for ws in sets:
         for stmt, params in ws.statements:
             if stmt is not run_stmt and run_params:
-                await conn.execute(run_stmt, run_params)  # type: ignore[arg-type]
+                conn.execute(run_stmt, run_params)  # type: ignore[arg-type]
                 run_params = []
             run_stmt = stmt
             run_params.append(params)
     if run_params:
-        await conn.execute(run_stmt, run_params)  # type: ignore[arg-type]
+        conn.execute(run_stmt, run_params)  # type: ignore[arg-type]
 
 
-Job = Callable[[AsyncConnection], Awaitable[Any]]
+# A read-then-write done inside the writer's transaction (claims). Synchronous on purpose: on
+# SQLite the whole transaction runs in one hop to the writer thread instead of one per statement.
+Job = Callable[[Connection], Any]
 
 
 @dataclass(slots=True)
@@ -94,8 +98,23 @@ class Writer:
     never waits, and batching makes PostgreSQL faster too.
     """
 
-    def __init__(self, engine: AsyncEngine, *, window_s: float = 0.002, max_batch: int = 2000):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        window_s: float = 0.002,
+        max_batch: int = 2000,
+        sync_engine: Engine | None = None,
+    ):
         self._engine = engine
+        # SQLite: a plain (sqlite3) engine used from one dedicated thread; every statement of
+        # a batch runs there in one hop. PostgreSQL: the asyncio engine (asyncpg), via run_sync.
+        self._sync_engine = sync_engine
+        self._thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+            if sync_engine is not None
+            else None
+        )
         self._window_s = window_s
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -115,6 +134,10 @@ class Writer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
     def _enqueue(self, ws: WriteSet, job: Job | None) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -144,17 +167,33 @@ class Writer:
                 batch.append(self._queue.get_nowait())
             await self._commit(batch)
 
+    async def _transaction(self, work: Callable[[Connection], None]) -> None:
+        if self._sync_engine is not None and self._thread is not None:
+            engine = self._sync_engine
+
+            def run() -> None:
+                with engine.begin() as conn:
+                    work(conn)
+
+            await asyncio.get_running_loop().run_in_executor(self._thread, run)
+        else:
+            async with self._engine.begin() as aconn:
+                await aconn.run_sync(work)
+
     async def _commit(self, batch: list[_Item]) -> None:
         sets = [item.ws for item in batch if item.ws]
         jobs = [item for item in batch if item.job is not None]
         results: dict[int, Any] = {}
+
+        def transaction(conn: Connection) -> None:
+            apply(conn, sets)
+            for item in jobs:
+                assert item.job is not None
+                results[id(item)] = item.job(conn)
+
         try:
             if sets or jobs:
-                async with self._engine.begin() as conn:
-                    await apply(conn, sets)
-                    for item in jobs:
-                        assert item.job is not None
-                        results[id(item)] = await item.job(conn)
+                await self._transaction(transaction)
         except Exception as exc:
             if len(sets) + len(jobs) > 1:
                 log.warning("a group commit of %d items failed; retrying one by one", len(batch))
