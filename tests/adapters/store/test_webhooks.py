@@ -7,7 +7,7 @@ from dataclasses import replace
 from sqlalchemy import update
 
 from smsgate.adapters.store import schema
-from smsgate.adapters.store.store import DeliveryAttempt, Store
+from smsgate.adapters.store.store import WEBHOOK_CACHE_S, DeliveryAttempt, Store
 from smsgate.services.records import Account, Delivery
 
 from .factories import T0, delivery, new_message
@@ -57,10 +57,11 @@ async def test_webhooks_for_caches_and_writes_invalidate(store: Store, account: 
             update(schema.webhooks).where(schema.webhooks.c.id == first.id).values(active=False)
         )
     assert set(await store.webhooks_for(account.id, now=T0 + 2)) == {first, second}
-    assert await store.webhooks_for(account.id, now=T0 + 10) == (second,)  # inactive left out
+    expired = T0 + 2 + WEBHOOK_CACHE_S  # cached at T0 + 1
+    assert await store.webhooks_for(account.id, now=expired) == (second,)  # inactive left out
 
     assert await store.delete_webhook(account.id, second.id) is True
-    assert await store.webhooks_for(account.id, now=T0 + 10) == ()
+    assert await store.webhooks_for(account.id, now=expired) == ()
 
 
 async def test_claim_deliveries_takes_due_pending_rows_with_a_lease(
