@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -416,6 +417,10 @@ def _figures(
 def _revision() -> str:
     """The commit measured, with "+dirty" when src/ has uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.find_spec("smsgate")
+    origin = Path(spec.origin).resolve().parent if spec and spec.origin else None
+    if origin is not None and not origin.is_relative_to(root / "src"):
+        return f"smsgate from {origin} (PYTHONPATH), not this checkout"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, check=True
