@@ -245,5 +245,12 @@ class Gateway:
             await connector.stop()
         await self.delivery.drain()
         await self.webhooks.stop()
+        writer = self.store.writer
+        log.info(
+            "store writer: %d transactions, %d write sets, %.1f s busy",
+            writer.batches,
+            writer.write_sets,
+            writer.busy_s,
+        )
         await self.store.stop()
         await self.engine.dispose()

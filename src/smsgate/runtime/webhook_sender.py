@@ -9,6 +9,7 @@ import logging
 import time
 
 from smsgate.adapters.http_client import AiohttpPoster, Poster, PostError
+from smsgate.adapters.store.cache import TtlCache
 from smsgate.adapters.store.store import DeliveryAttempt, Store
 from smsgate.domain.retry import webhook_backoff
 from smsgate.services.clock import Clock
@@ -44,7 +45,7 @@ class WebhookSender:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._poster: Poster | None = None
-        self._secrets: dict[tuple[str, str | None], str] = {}
+        self._secrets: TtlCache[tuple[str, str | None], str | None] = TtlCache(ttl_s=60.0)
         self.sent = 0
         self.failed_attempts = 0
 
@@ -98,19 +99,17 @@ class WebhookSender:
         return len(due)
 
     async def _secret(self, delivery: Delivery) -> str | None:
-        key = (delivery.account_id, delivery.webhook_id)
-        if key in self._secrets:
-            return self._secrets[key]
-        secret: str | None = None
-        if delivery.webhook_id is None:
-            account = await self._store.get_account(delivery.account_id)
-            secret = account.signing_secret if account else None
-        else:
+        """The webhook's secret, or the account's signing secret for a message's callback_url."""
+
+        async def load() -> str | None:
+            if delivery.webhook_id is None:
+                account = await self._store.get_account(delivery.account_id)
+                return account.signing_secret if account else None
             hook = await self._store.get_webhook(delivery.account_id, delivery.webhook_id)
-            secret = hook.secret if hook else None
-        if secret is not None:
-            self._secrets[key] = secret
-        return secret
+            return hook.secret if hook else None
+
+        key = (delivery.account_id, delivery.webhook_id)
+        return await self._secrets.get(key, self._clock.now(), load)
 
     async def _post(self, delivery: Delivery) -> DeliveryAttempt:
         assert self._poster is not None

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smsgate.adapters.store import schema as t
+from smsgate.adapters.store.cache import TtlCache
 from smsgate.adapters.store.database import is_sqlite, make_sync_sqlite_engine
 from smsgate.adapters.store.writer import Writer, WriteSet
 from smsgate.services.ids import new_id, new_secret
@@ -104,6 +105,7 @@ _DELIVERY_RESULT = (
 )
 
 AUTH_CACHE_S = 5.0
+WEBHOOK_CACHE_S = 10.0
 
 
 def hash_key(secret: str) -> str:
@@ -136,8 +138,10 @@ class Store:
             window_s=commit_window_s,
             sync_engine=make_sync_sqlite_engine(url) if self.sqlite else None,
         )
-        self._auth_cache: dict[str, tuple[float, tuple[Account, ApiKey] | None]] = {}
-        self._webhook_cache: dict[str, tuple[float, tuple[Webhook, ...]]] = {}
+        self._auth_cache: TtlCache[str, tuple[Account, ApiKey] | None] = TtlCache(
+            ttl_s=AUTH_CACHE_S
+        )
+        self._webhook_cache: TtlCache[str, tuple[Webhook, ...]] = TtlCache(ttl_s=WEBHOOK_CACHE_S)
 
     async def start(self) -> None:
         await self.writer.start()
@@ -232,28 +236,29 @@ class Store:
             .values(revoked_at=now)
         )
         changed = await self._rowcount(stmt)
-        self._auth_cache.clear()
+        self._auth_cache.invalidate()
         return changed > 0
 
     async def authenticate(self, secret: str, *, now: float) -> tuple[Account, ApiKey] | None:
+        """The account and key for a secret; cached for a few seconds (revocation clears it)."""
         digest = hash_key(secret)
-        cached = self._auth_cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        cols = [c for c in t.api_keys.c if c.name != "key_hash"]
-        rows = await self._read(
-            select(*cols).where(t.api_keys.c.key_hash == digest, t.api_keys.c.revoked_at.is_(None))
-        )
-        found: tuple[Account, ApiKey] | None = None
-        if rows:
+
+        async def load() -> tuple[Account, ApiKey] | None:
+            cols = [c for c in t.api_keys.c if c.name != "key_hash"]
+            rows = await self._read(
+                select(*cols).where(
+                    t.api_keys.c.key_hash == digest, t.api_keys.c.revoked_at.is_(None)
+                )
+            )
+            if not rows:
+                return None
             key = _row(ApiKey, rows[0])
             account = await self.get_account(key.account_id)
-            if account is not None and not account.disabled:
-                found = (account, key)
-        if len(self._auth_cache) > 10_000:
-            self._auth_cache.clear()
-        self._auth_cache[digest] = (now + AUTH_CACHE_S, found)
-        return found
+            if account is None or account.disabled:
+                return None
+            return account, key
+
+        return await self._auth_cache.get(digest, now, load)
 
     # ---- messages ------------------------------------------------------------------------
 
@@ -525,7 +530,7 @@ class Store:
         )
         row = {**_asdict(hook), "events": json.dumps(list(hook.events))}
         await self.writer.write(WriteSet().insert(t.webhooks, row))
-        self._webhook_cache.pop(account_id, None)
+        self._webhook_cache.invalidate(account_id)
         return hook
 
     async def list_webhooks(self, account_id: str) -> list[Webhook]:
@@ -550,16 +555,16 @@ class Store:
                 t.webhooks.c.id == webhook_id, t.webhooks.c.account_id == account_id
             )
         )
-        self._webhook_cache.pop(account_id, None)
+        self._webhook_cache.invalidate(account_id)
         return changed > 0
 
     async def webhooks_for(self, account_id: str, *, now: float) -> tuple[Webhook, ...]:
-        cached = self._webhook_cache.get(account_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        hooks = tuple(h for h in await self.list_webhooks(account_id) if h.active)
-        self._webhook_cache[account_id] = (now + 5.0, hooks)
-        return hooks
+        """The account's active subscriptions (cached; changes made here clear the cache)."""
+
+        async def load() -> tuple[Webhook, ...]:
+            return tuple(h for h in await self.list_webhooks(account_id) if h.active)
+
+        return await self._webhook_cache.get(account_id, now, load)
 
     async def claim_deliveries(self, *, now: float, limit: int, lease_s: float) -> list[Delivery]:
         d = t.webhook_deliveries.c

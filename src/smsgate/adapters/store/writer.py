@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.write_sets = 0
+        self.busy_s = 0.0  # time spent in transactions, for the admin API and benchmarks
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="store-writer")
@@ -191,6 +193,7 @@ class Writer:
                 assert item.job is not None
                 results[id(item)] = item.job(conn)
 
+        started = time.perf_counter()
         try:
             if sets or jobs:
                 await self._transaction(transaction)
@@ -209,6 +212,7 @@ class Writer:
                     error.__cause__ = exc
                     item.future.set_exception(error)
             return
+        self.busy_s += time.perf_counter() - started
         self.batches += 1
         self.write_sets += len(sets)
         for item in batch:
