@@ -170,6 +170,8 @@ class RawClient:
         return True
 
     async def close(self) -> None:
+        if self.writer.transport.get_write_buffer_size():
+            self.writer.transport.abort()  # the server does not read: do not wait for it
         self.writer.close()
         with suppress(ConnectionError):
             await self.writer.wait_closed()

@@ -115,6 +115,11 @@ class SmppServer:
         return tuple(s.info for s in self._connections if s.info is not None and s.is_open)
 
     @property
+    def connections(self) -> tuple[ServerSession, ...]:
+        """The open connections, bound or not (for metrics and tests)."""
+        return tuple(self._connections)
+
+    @property
     def connection_count(self) -> int:
         """Open connections, bound or not."""
         return len(self._connections)

@@ -90,6 +90,7 @@ class ServerSession(asyncio.Protocol):
         self._reported_closed = False
         self._writing_paused = False
         self._reading_paused = False
+        self.flow_changed = asyncio.Event()  # set whenever reading or writing pauses or resumes
         self._out: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self._process_handle: asyncio.Handle | None = None
@@ -157,10 +158,12 @@ class ServerSession(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True  # the peer does not read: stop reading its requests
+        self.flow_changed.set()
         self._set_reading(False)
 
     def resume_writing(self) -> None:
         self._writing_paused = False
+        self.flow_changed.set()
         self.kick()
 
     # -- reading -----------------------------------------------------------------------------
@@ -198,6 +201,21 @@ class ServerSession(asyncio.Protocol):
         self._set_reading(False)  # batch used up: let other sessions run first
         self.kick()
 
+    @property
+    def reading_paused(self) -> bool:
+        """We stopped reading this connection (backpressure, a bind, a long batch)."""
+        return self._reading_paused
+
+    @property
+    def writing_paused(self) -> bool:
+        """The transport's write buffer is above its high-water mark."""
+        return self._writing_paused
+
+    @property
+    def write_buffer_size(self) -> int:
+        """Bytes written but not yet taken by the kernel (0 when closed)."""
+        return 0 if self.transport is None else self.transport.get_write_buffer_size()
+
     def kick(self) -> None:
         """Continue processing buffered PDUs on the next loop iteration."""
         if self._process_handle is None and self.transport is not None:
@@ -208,6 +226,7 @@ class ServerSession(asyncio.Protocol):
         if transport is None or transport.is_closing() or on != self._reading_paused:
             return
         self._reading_paused = not on
+        self.flow_changed.set()
         if on:
             transport.resume_reading()
         else:
