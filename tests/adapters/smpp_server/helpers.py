@@ -21,15 +21,18 @@ from smsgate.adapters.smpp_server import (
     StaticHooks,
 )
 from smsgate.smpp.codec import decode, encode
-from smsgate.smpp.constants import CommandStatus
+from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState, TlvTag
 from smsgate.smpp.pdu import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
+    DeliverSm,
     Pdu,
     SubmitSm,
     SubmitSmResp,
 )
+from smsgate.smpp.receipt import Receipt, format_receipt
+from smsgate.smpp.tlv import Tlv
 
 WAIT = 10.0  # upper bound for anything awaited in a test; never a sleep
 
@@ -65,6 +68,23 @@ async def wait_for(predicate: Callable[[], bool], event: asyncio.Event) -> None:
         while not predicate():
             event.clear()
             await event.wait()
+
+
+def receipt(message_id: str = "00000001") -> DeliverSm:
+    text = format_receipt(
+        Receipt(id=message_id, submit_date="2501020304", done_date="2501020305", stat="DELIVRD")
+    )
+    return DeliverSm(
+        sequence_number=0,  # the session assigns it
+        source_addr="491701234567",
+        destination_addr="Shop",
+        esm_class=EsmClass.DELIVERY_RECEIPT,
+        short_message=text.encode("ascii"),
+        tlvs=(
+            Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, message_id),
+            Tlv.int(TlvTag.MESSAGE_STATE, MessageState.DELIVERED),
+        ),
+    )
 
 
 # --- smpplib (blocking: call these through asyncio.to_thread) -------------------------------

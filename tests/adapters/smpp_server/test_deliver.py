@@ -10,30 +10,19 @@ from typing import Any
 import pytest
 
 from smsgate.adapters.smpp_server import SessionGone, SessionInfo
-from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState, TlvTag
+from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState
 from smsgate.smpp.pdu import DeliverSm, EnquireLink, EnquireLinkResp, GenericNack, Unbind
-from smsgate.smpp.receipt import Receipt, format_receipt, parse_receipt
-from smsgate.smpp.tlv import Tlv
-from tests.adapters.smpp_server.helpers import WAIT, RawClient, running, smpplib_client, wait_for
+from smsgate.smpp.receipt import parse_receipt
+from tests.adapters.smpp_server.helpers import (
+    WAIT,
+    RawClient,
+    receipt,
+    running,
+    smpplib_client,
+    wait_for,
+)
 
 S = CommandStatus
-
-
-def receipt(message_id: str = "00000001") -> DeliverSm:
-    text = format_receipt(
-        Receipt(id=message_id, submit_date="2501020304", done_date="2501020305", stat="DELIVRD")
-    )
-    return DeliverSm(
-        sequence_number=0,  # the session assigns it
-        source_addr="491701234567",
-        destination_addr="Shop",
-        esm_class=EsmClass.DELIVERY_RECEIPT,
-        short_message=text.encode("ascii"),
-        tlvs=(
-            Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, message_id),
-            Tlv.int(TlvTag.MESSAGE_STATE, MessageState.DELIVERED),
-        ),
-    )
 
 
 def _smpplib_receive(port: int, answers: list[int]) -> list[Any]:
