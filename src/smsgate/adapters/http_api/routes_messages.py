@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from smsgate import codec
@@ -35,6 +37,7 @@ Auth = Annotated[Principal, Depends(authenticate)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 429)
 }
+M = TypeVar("M", bound=BaseModel)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -51,15 +54,50 @@ def _ts(value: datetime | None) -> float | None:
     return value.timestamp()
 
 
+def _parse_body(raw: bytes, model: type[M]) -> M:
+    """Validate a JSON body with pydantic-core directly; errors as FastAPI would report them."""
+    if not raw.strip():
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "a JSON body is required"}]
+        )
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        for error in errors:
+            if error["type"] == "json_invalid":
+                error["loc"] = ("body",)
+            else:
+                error["loc"] = ("body", *error["loc"])
+        raise RequestValidationError(errors) from exc
+
+
 @router.post(
-    "/messages", status_code=202, response_model=MessageOut, responses=ERRORS, summary="Send one"
+    "/messages",
+    status_code=202,
+    response_model=MessageOut,
+    responses=ERRORS,
+    summary="Send one",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MessageIn.model_json_schema()}},
+        },
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+            }
+        ],
+    },
 )
-async def send_message(
-    body: MessageIn,
-    request: Request,
-    principal: Auth,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> Response:
+async def send_message(request: Request) -> Response:
+    # The hot path: no dependency injection, the body validated straight from bytes.
+    principal = await authenticate(request)
+    body = _parse_body(await request.body(), MessageIn)
+    idempotency_key = request.headers.get("idempotency-key")
     ctx = _ctx(request)
     req = SendRequest(
         to=body.to,

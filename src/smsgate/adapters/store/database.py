@@ -47,7 +47,14 @@ def make_sync_sqlite_engine(url: str) -> Engine:
         plain, connect_args={"check_same_thread": False}, poolclass=SingletonThreadPool
     )
     _sqlite_events(engine)
+    # The writer never checkpoints itself (that would fsync on the event loop); the writer's
+    # checkpoint task does it from a thread.
+    event.listen(engine, "connect", _no_autocheckpoint)
     return engine
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_events(engine: Engine) -> None:

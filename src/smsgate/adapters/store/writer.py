@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -146,14 +147,19 @@ class Writer:
         sync_engine: Engine | None = None,
     ):
         self._engine = engine
-        # SQLite: a plain (sqlite3) engine used from one dedicated thread; every statement of
-        # a batch runs there in one hop. PostgreSQL: the asyncio engine (asyncpg), via run_sync.
+        # SQLite: a plain (sqlite3) engine driven right on the event loop. A transaction of a
+        # batch takes a few milliseconds of C; in a worker thread, the sqlite3 module hands the
+        # GIL back and forth for every row and waits up to the switch interval each time
+        # (measured: 150 µs a row instead of 10). The WAL is checkpointed from a separate
+        # thread (see `checkpoint`), so no fsync runs on the loop.
+        # PostgreSQL: the asyncio engine (asyncpg), via run_sync.
         self._sync_engine = sync_engine
         self._thread = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
             if sync_engine is not None
             else None
         )
+        self._checkpoints: asyncio.Task[None] | None = None
         self._window_s = window_s
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -164,6 +170,28 @@ class Writer:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="store-writer")
+        if self._sync_engine is not None:
+            self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="checkpoints")
+
+    async def _checkpoint_loop(self, every_s: float = 1.0) -> None:
+        """Copy the WAL into the database file off the loop; PASSIVE never blocks writers."""
+        assert self._sync_engine is not None
+        url = self._sync_engine.url
+        loop = asyncio.get_running_loop()
+
+        def checkpoint() -> None:
+            conn = sqlite3.connect(str(url.database), timeout=30)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
+
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await loop.run_in_executor(self._thread, checkpoint)
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed", exc_info=True)
 
     async def stop(self) -> None:
         """Finish what was queued, then stop."""
@@ -174,6 +202,10 @@ class Writer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
         if self._thread is not None:
             self._thread.shutdown(wait=True)
         if self._sync_engine is not None:
@@ -208,14 +240,9 @@ class Writer:
             await self._commit(batch)
 
     async def _transaction(self, work: Callable[[Connection], None]) -> None:
-        if self._sync_engine is not None and self._thread is not None:
-            engine = self._sync_engine
-
-            def run() -> None:
-                with engine.begin() as conn:
-                    work(conn)
-
-            await asyncio.get_running_loop().run_in_executor(self._thread, run)
+        if self._sync_engine is not None:
+            with self._sync_engine.begin() as conn:
+                work(conn)
         else:
             async with self._engine.begin() as aconn:
                 await aconn.run_sync(work)
