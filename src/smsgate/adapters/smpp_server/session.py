@@ -4,8 +4,8 @@
 The pure connection frames, decodes, checks the state table (SMPP 3.4 §2.3) and encodes;
 this class owns what needs a clock or a socket:
 
-* timers: the bind timeout, the idle timeout, our enquire_link keepalive (§4.11) and the
-  response timers of our own requests (see outbound.py);
+* timers: the bind timeout, the idle timeout, our enquire_link keepalive (timers.py) and
+  the response timers of our own requests (outbound.py);
 * flow control: reading stops while a bind is being authenticated, while
   `max_inbound_window` client requests are being processed, while the transport's write
   buffer is above its high-water mark (a client that does not read), and after each batch
@@ -29,11 +29,12 @@ from smsgate.adapters.smpp_server.errors import SessionGone
 from smsgate.adapters.smpp_server.handlers import Dispatcher
 from smsgate.adapters.smpp_server.hooks import BoundAccount, ServerHooks, SessionInfo
 from smsgate.adapters.smpp_server.outbound import OutboundRequests
+from smsgate.adapters.smpp_server.timers import SessionTimers
 from smsgate.smpp.codec import encode
 from smsgate.smpp.connection import CLOSED, NEED_DATA, Connection
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.errors import LocalProtocolError, PduEncodeError, ProtocolViolation, SmppError
-from smsgate.smpp.pdu import DeliverSm, EnquireLink, Pdu, Unbind, response_for
+from smsgate.smpp.pdu import DeliverSm, Pdu, Unbind, response_for
 from smsgate.smpp.states import BOUND, RX, Role
 
 __all__ = ["ServerSession", "SessionHost"]
@@ -94,9 +95,7 @@ class ServerSession(asyncio.Protocol):
         self._out: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self._process_handle: asyncio.Handle | None = None
-        self._bind_timer: asyncio.TimerHandle | None = None
-        self._tick_timer: asyncio.TimerHandle | None = None
-        self._enquiring = False
+        self.timers = SessionTimers(self)
         self.last_rx = self.last_heard = self.loop.time()
         self.closed: asyncio.Future[None] = self.loop.create_future()
         self._dispatcher = Dispatcher(self)
@@ -121,14 +120,14 @@ class ServerSession(asyncio.Protocol):
             return
         cfg = self.config
         self.transport.set_write_buffer_limits(high=cfg.write_buffer_high, low=cfg.write_buffer_low)
-        self._bind_timer = self.loop.call_later(cfg.bind_timeout, self._bind_expired)
+        self.timers.connected()
         log.debug("%s: connected", self.label)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        for handle in (self._bind_timer, self._tick_timer, self._flush_handle):
-            if handle is not None:
-                handle.cancel()
+        self.timers.cancel()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
         if self._process_handle is not None:
             self._process_handle.cancel()
             self._process_handle = None
@@ -200,6 +199,11 @@ class ServerSession(asyncio.Protocol):
             self._dispatcher.dispatch(event)
         self._set_reading(False)  # batch used up: let other sessions run first
         self.kick()
+
+    @property
+    def closing(self) -> bool:
+        """close() was called or is due once the handlers in flight finish."""
+        return self._closing
 
     @property
     def reading_paused(self) -> bool:
@@ -364,56 +368,13 @@ class ServerSession(asyncio.Protocol):
         self.conn.forget(seq)
         self.outbound.slot_freed()
 
-    def send_enquire_link(self) -> None:
-        if self._enquiring or not self.is_open:
-            return
-        seq = self.conn.next_sequence()
-        self.write(self.conn.send(EnquireLink(sequence_number=seq)))
-        self._enquiring = True
-        self.outbound.add(seq).add_done_callback(self._enquire_answered)
-
-    def _enquire_answered(self, future: asyncio.Future[Pdu]) -> None:
-        self._enquiring = False
-        if not future.cancelled():
-            exc = future.exception()
-            if isinstance(exc, SessionGone) and exc.reason == "timeout":
-                log.warning("%s: no enquire_link_resp, closing", self.label)
-                self.close()
-
     # -- timers ----------------------------------------------------------------------------------
 
     def bound(self, info: SessionInfo, account: BoundAccount) -> None:
         """The bind succeeded (its response is written): start the session timers."""
         self.info, self.account = info, account
-        if self._bind_timer is not None:
-            self._bind_timer.cancel()
         self.last_heard = self.loop.time()
-        self._schedule_tick()
-
-    def _bind_expired(self) -> None:
-        if self.info is None and self.transport is not None:
-            log.info("%s: no bind within %.1fs, closing", self.label, self.config.bind_timeout)
-            self.close()
-
-    def _schedule_tick(self) -> None:
-        cfg = self.config
-        due = self.last_heard + cfg.idle_timeout
-        if not self._enquiring:
-            due = min(due, self.last_rx + cfg.enquire_link_interval)
-        due = max(due, self.loop.time() + 0.001)
-        self._tick_timer = self.loop.call_at(due, self._tick)
-
-    def _tick(self) -> None:
-        if self.transport is None or self._closing:
-            return
-        now = self.loop.time()
-        if now - self.last_heard >= self.config.idle_timeout:
-            log.info("%s: idle for %.1fs, closing", self.label, now - self.last_heard)
-            self.close()
-            return
-        if now - self.last_rx >= self.config.enquire_link_interval:
-            self.send_enquire_link()
-        self._schedule_tick()
+        self.timers.bound()
 
     # -- ending --------------------------------------------------------------------------------
 
