@@ -4,8 +4,14 @@ the client's unbind with a submit in flight, and the graceful stop seen by smppl
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 import threading
+from pathlib import Path
 
+import pytest
+import smpplib.client
 import smpplib.exceptions
 
 from smsgate.adapters.smpp_server import SessionInfo, StaticHooks, SubmitResult
@@ -203,3 +209,77 @@ async def test_new_connections_are_refused_once_stopping() -> None:
             return  # refused at the socket: fine
         assert await reader.read() == b""
         writer.close()
+
+
+async def test_half_close_after_a_submit_still_gets_the_answer() -> None:
+    hooks = HeldHooks()
+    async with running(hooks) as (server, _):
+        client = await RawClient.connect(server.port)
+        assert await client.bind() == S.ESME_ROK
+        client.send(SubmitSm(sequence_number=7, short_message=b"then EOF"))
+        client.writer.write_eof()
+        await wait_for(lambda: hooks.entered == 1, hooks.changed)
+        hooks.release.set()
+        resp = await client.recv()
+        assert isinstance(resp, SubmitSmResp)
+        assert (resp.sequence_number, resp.command_status) == (7, S.ESME_ROK)
+        assert await client.closed_by_server()
+
+
+async def test_failing_session_hooks_do_not_break_the_session(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Noisy(StaticHooks):
+        def session_bound(self, session: SessionInfo) -> None:
+            raise RuntimeError("bound")
+
+        def session_closed(self, session: SessionInfo) -> None:
+            super().session_closed(session)
+            raise RuntimeError("closed")
+
+    hooks = Noisy({"acme": ("secret", ACME)})
+    async with running(hooks) as (server, _):
+        client = await RawClient.connect(server.port)
+        assert await client.bind() == S.ESME_ROK
+        assert (await client.submit()).command_status == S.ESME_ROK
+        await client.close()
+        await wait_for(lambda: len(hooks.closed) == 1, hooks.changed)
+    assert caplog.text.count("RuntimeError") == 2
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_tls_listener_with_smpplib(tmp_path: Path) -> None:
+    cert, key = await asyncio.to_thread(_self_signed, tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    client_ctx.check_hostname = False
+
+    def run(port: int) -> list[int]:
+        got: list[int] = []
+        client = smpplib.client.Client("127.0.0.1", port, timeout=WAIT, ssl_context=client_ctx,
+                                       allow_unknown_opt_params=True)  # fmt: skip
+        client.connect()
+        try:
+            client.bind_transceiver(system_id="acme", password="secret")
+            client.set_message_sent_handler(lambda pdu, **_: got.append(int(pdu.status)))
+            client.send_message(destination_addr="491701234567", short_message=b"over TLS")
+            client.read_once()
+            client.unbind()
+        finally:
+            client.disconnect()
+        return got
+
+    async with running(tls=server_ctx) as (server, hooks):
+        assert await asyncio.to_thread(run, server.port) == [S.ESME_ROK]
+        assert hooks.submits[0][1].short_message == b"over TLS"

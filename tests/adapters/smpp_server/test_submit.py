@@ -325,3 +325,29 @@ async def test_smpplib_query_sm_gets_the_final_date_and_state() -> None:
         resp = await asyncio.to_thread(run, server.port)
         assert int(resp.message_state) == MessageState.DELIVERED
         assert resp.final_date in (b"250102030405000+", "250102030405000+")
+
+
+async def test_a_message_id_that_cannot_be_encoded_is_a_system_error() -> None:
+    class LongIds(StaticHooks):
+        async def submit(self, session: SessionInfo, pdu: SubmitSm | DataSm) -> SubmitResult:
+            return SubmitResult(status=S.ESME_ROK, message_id="x" * 65)  # §4.4.2: max 64
+
+    async with running(LongIds({"acme": ("secret", ACME)})) as (server, _):
+        client = await RawClient.connect(server.port)
+        assert await client.bind() == S.ESME_ROK
+        assert (await client.submit()).command_status == S.ESME_RSYSERR
+        assert (await client.submit()).command_status == S.ESME_RSYSERR  # session still fine
+        await client.close()
+
+
+async def test_query_hook_failure_is_a_system_error() -> None:
+    class Broken(StaticHooks):
+        async def query(self, session: SessionInfo, pdu: QuerySm) -> QueryResult | int:
+            raise RuntimeError("database down")
+
+    async with running(Broken({"acme": ("secret", ACME)})) as (server, _):
+        client = await RawClient.connect(server.port)
+        assert await client.bind() == S.ESME_ROK
+        resp = await client.request(QuerySm(sequence_number=client.seq(), message_id="1"))
+        assert resp.command_status == S.ESME_RSYSERR
+        await client.close()

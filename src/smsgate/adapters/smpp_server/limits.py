@@ -47,8 +47,9 @@ class TokenBucket:
 class BindBudget:
     """At most `per_minute` bind attempts per source address, refilled continuously.
 
-    Addresses whose bucket is full again are forgotten when the table grows past
-    `max_tracked`, so memory stays bounded however many addresses try.
+    When the table reaches `max_tracked`, addresses whose bucket is full again are forgotten:
+    what remains is the addresses that tried within about the last minute (each entry is a
+    few dozen bytes; max_connections bounds how fast new ones can arrive).
     """
 
     def __init__(self, per_minute: int, *, max_tracked: int = 10_000) -> None:
