@@ -171,3 +171,28 @@ async def test_session_info_is_read_only_and_hashable() -> None:
         assert {session: 1}[hooks.bound[0]] == 1
         assert "secret" not in repr(session)
         await client.close()
+
+
+async def test_cancelled_deliveries_give_their_window_slot_back() -> None:
+    async with running(window=1) as (server, _hooks):
+        client = await RawClient.connect(server.port)
+        assert await client.bind("receiver") == S.ESME_ROK
+        (session,) = server.sessions
+        in_flight = asyncio.create_task(session.deliver(receipt("00000001")))
+        first = await client.recv()
+        assert isinstance(first, DeliverSm)
+        queued = asyncio.create_task(session.deliver(receipt("00000002")))
+        behind = asyncio.create_task(session.deliver(receipt("00000003")))
+        # the queued one gives up while waiting for a slot, the sent one while awaiting
+        # its answer: the slot must go to `behind`.
+        queued.cancel()
+        in_flight.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await in_flight
+        third = await client.recv()
+        assert isinstance(third, DeliverSm)
+        assert b"id:00000003" in third.short_message
+        client.send(first.make_resp(), third.make_resp())  # the late answer is ignored
+        assert await behind == S.ESME_ROK
+        assert queued.cancelled()
+        await client.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from smsgate.adapters.smpp_server import SmppServerConfig
 from smsgate.adapters.smpp_server.limits import BindBudget, TokenBucket
 
 
@@ -59,3 +60,20 @@ def test_bind_budget_forgets_addresses_that_recovered() -> None:
 def test_bind_budget_needs_at_least_one_attempt() -> None:
     with pytest.raises(ValueError, match="per_minute"):
         BindBudget(0)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"window": 0},
+        {"max_inbound_window": 0},
+        {"max_frame_size": 15},
+        {"max_bad_pdus": 0},
+        {"max_connections": 0},
+        {"system_id": "x" * 16},
+        {"write_buffer_low": 10, "write_buffer_high": 5},
+    ],
+)
+def test_config_refuses_unusable_limits(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="must|at most"):
+        SmppServerConfig(**fields)  # type: ignore[arg-type]
