@@ -75,5 +75,5 @@ def test_bind_budget_needs_at_least_one_attempt() -> None:
     ],
 )
 def test_config_refuses_unusable_limits(fields: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="must|at most"):
+    with pytest.raises(ValueError, match=r"must|at most"):
         SmppServerConfig(**fields)  # type: ignore[arg-type]
