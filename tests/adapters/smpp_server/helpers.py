@@ -37,7 +37,8 @@ from smsgate.smpp.tlv import Tlv
 WAIT = 10.0  # upper bound for anything awaited in a test; never a sleep
 
 ACME = BoundAccount(account_id="acc-acme", system_id="acme", max_binds=4)
-SLOW = BoundAccount(account_id="acc-slow", system_id="slow", submit_rate_per_s=2.0)
+# One submit per 100 s: a burst of one, then throttled for the whole test whatever its speed.
+SLOW = BoundAccount(account_id="acc-slow", system_id="slow", submit_rate_per_s=0.01)
 OTHER = BoundAccount(account_id="acc-other", system_id="other")
 
 

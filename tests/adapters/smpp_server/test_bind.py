@@ -211,7 +211,7 @@ async def test_we_send_enquire_link_and_close_when_it_is_not_answered() -> None:
 
 
 async def test_answered_enquire_links_keep_the_session_but_not_from_idling() -> None:
-    async with running(enquire_link_interval=0.02, idle_timeout=0.3) as (server, _hooks):
+    async with running(enquire_link_interval=0.02, idle_timeout=0.5) as (server, _hooks):
         client = await RawClient.connect(server.port)
         assert await client.bind() == S.ESME_ROK
         answered = 0
