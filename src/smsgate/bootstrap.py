@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from smsgate.adapters.connectors.smpp import SmppConnector, SmppConnectorConfig
-from smsgate.adapters.http_api.app import create_app
+from smsgate.adapters.http_api.app import create_asgi
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
@@ -139,7 +139,7 @@ class Gateway:
             default_sender=default_sender,
             wake_dispatcher=self.dispatcher.wake,
         )
-        self.api = create_app(
+        self.api = create_asgi(
             ApiContext(
                 store=self.store,
                 messages=self.messages,
@@ -218,6 +218,7 @@ class Gateway:
             log_level="warning",
             access_log=False,
             http="httptools",
+            proxy_headers=False,
             timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)

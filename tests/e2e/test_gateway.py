@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -352,3 +353,22 @@ async def test_health_and_docs(env: Env) -> None:
     spec = (await env.client.get("/openapi.json")).json()
     assert "/api/v1/messages" in spec["paths"]
     assert (await env.client.get("/docs")).status_code == 200
+
+
+async def test_bodies_over_the_limit_are_refused(env: Env) -> None:
+    limit = env.gateway.settings.max_body_bytes
+    big = {"to": "+359888123456", "text": "x", "reference": "r" * (limit + 10)}
+    for path in ("/api/v1/messages", "/api/v1/batches"):
+        r = await env.client.post(path, json=big, headers=env.auth())
+        assert r.status_code == 413, path
+        assert r.json()["error"]["code"] == "body_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"to": "+359888123456", "text": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"y" * 65536
+        yield b'"}'
+
+    streamed = await env.client.post("/api/v1/messages", content=chunks(), headers=env.auth())
+    assert streamed.status_code == 413
+    assert env.sim.submitted == []

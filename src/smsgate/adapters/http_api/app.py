@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from smsgate import __version__
 from smsgate.adapters.http_api import errors, routes_admin, routes_messages, routes_webhooks
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import JsonResponse
+from smsgate.adapters.http_api.fast_path import FastSend
 from smsgate.adapters.http_api.limits import BodySizeLimit, RateLimiter
+
+
+def create_asgi(ctx: ApiContext) -> ASGIApp:
+    """The application with the fast front for sending."""
+    return FastSend(create_app(ctx), ctx=ctx, max_body_bytes=ctx.settings.max_body_bytes)
 
 
 def create_app(ctx: ApiContext) -> FastAPI:

@@ -28,10 +28,14 @@ def _unauthorized(message: str) -> ApiError:
 
 async def authenticate(request: Request) -> Principal:
     ctx: ApiContext = request.app.state.ctx
-    header = request.headers.get("authorization", "")
+    client = request.client.host if request.client else "?"
+    return await check_credentials(ctx, request.headers.get("authorization", ""), client)
+
+
+async def check_credentials(ctx: ApiContext, header: str, client: str) -> Principal:
+    """The account behind an Authorization header; raises ApiError (401, 429)."""
     scheme, _, token = header.partition(" ")
     now = ctx.clock.now()
-    client = request.client.host if request.client else "?"
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("send the API key as 'Authorization: Bearer <key>'")
     found = await ctx.store.authenticate(token.strip(), now=now)

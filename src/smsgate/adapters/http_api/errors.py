@@ -74,28 +74,55 @@ def _field(loc: tuple[Any, ...]) -> str | None:
 _STATUS = {NotFound: 404, Conflict: 409}
 
 
+def validation_response(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return error_response(400, "invalid_json", "the body is not valid JSON", "body")
+    field = _field(loc)
+    if field == "from_":
+        field = "from"
+    message = str(first.get("msg", "invalid value"))
+    return error_response(422, "invalid_request", message, field)
+
+
+def domain_response(exc: DomainError) -> Response:
+    return error_response(_STATUS.get(type(exc), 422), exc.code, exc.message, exc.field)
+
+
+def api_response(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+
+def unexpected_response(exc: Exception) -> Response:
+    log.error("unhandled error in the API: %s", type(exc).__name__, exc_info=exc)
+    return error_response(500, "internal", "internal error")
+
+
+def response_for(exc: Exception) -> Response:
+    """What the API answers for an exception a handler raised."""
+    if isinstance(exc, RequestValidationError):
+        return validation_response(exc)
+    if isinstance(exc, DomainError):
+        return domain_response(exc)
+    if isinstance(exc, ApiError):
+        return api_response(exc)
+    return unexpected_response(exc)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
-        loc = tuple(first.get("loc", ()))
-        if first.get("type") == "json_invalid":
-            return error_response(400, "invalid_json", "the body is not valid JSON", "body")
-        field = _field(loc)
-        if field == "from_":
-            field = "from"
-        message = str(first.get("msg", "invalid value"))
-        return error_response(422, "invalid_request", message, field)
+        return validation_response(exc)
 
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> Response:
-        status = _STATUS.get(type(exc), 422)
-        return error_response(status, exc.code, exc.message, exc.field)
+        return domain_response(exc)
 
     @app.exception_handler(ApiError)
     async def _api(_request: Request, exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+        return api_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -106,5 +133,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
-        log.error("unhandled error in the API: %s", type(exc).__name__, exc_info=exc)
-        return error_response(500, "internal", "internal error")
+        return unexpected_response(exc)
