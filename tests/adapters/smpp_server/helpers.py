@@ -161,10 +161,19 @@ class RawClient:
     async def bind(
         self, kind: str = "transceiver", system_id: str = "acme", password: str = "secret"
     ) -> int:
-        cls = {"transmitter": BindTransmitter, "receiver": BindReceiver}.get(kind, BindTransceiver)
-        resp = await self.request(
-            cls(sequence_number=self.seq(), system_id=system_id, password=password)
+        fields: dict[str, Any] = {
+            "sequence_number": self.seq(),
+            "system_id": system_id,
+            "password": password,
+        }
+        pdu: Pdu = (
+            BindTransmitter(**fields)
+            if kind == "transmitter"
+            else BindReceiver(**fields)
+            if kind == "receiver"
+            else BindTransceiver(**fields)
         )
+        resp = await self.request(pdu)
         return resp.command_status
 
     async def submit(self, text: bytes = b"hello", **fields: Any) -> SubmitSmResp:

@@ -9,9 +9,10 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from smsgate.adapters.smpp_server import SmppServer
-from smsgate.smpp.codec import HEADER, encode
+from smsgate.smpp.codec import encode
 from smsgate.smpp.constants import CommandId, CommandStatus
 from smsgate.smpp.pdu import (
     DeliverSm,
@@ -33,7 +34,7 @@ S = CommandStatus
 
 
 @asynccontextmanager
-async def abuse_setup(**config: object) -> AsyncIterator[tuple[SmppServer, RawClient, RawClient]]:
+async def abuse_setup(**config: Any) -> AsyncIterator[tuple[SmppServer, RawClient, RawClient]]:
     """A server, a bound well-behaved client, and a connected (unbound) abuser."""
     async with running(**config) as (server, _hooks):
         good = await RawClient.connect(server.port)
@@ -45,6 +46,9 @@ async def abuse_setup(**config: object) -> AsyncIterator[tuple[SmppServer, RawCl
         finally:
             await good.close()
             await bad.close()
+
+
+HEADER = struct.Struct(">IIII")  # command_length, command_id, command_status, sequence_number
 
 
 def frame(command_id: int, body: bytes = b"", seq: int = 1, length: int | None = None) -> bytes:

@@ -252,7 +252,7 @@ async def test_submit_before_bind_is_refused() -> None:
 async def test_hook_failures_become_status_codes(caplog: pytest.LogCaptureFixture) -> None:
     class Failing(StaticHooks):
         async def submit(self, session: SessionInfo, pdu: SubmitSm | DataSm) -> SubmitResult:
-            if pdu.short_message == b"refuse":
+            if isinstance(pdu, SubmitSm) and pdu.short_message == b"refuse":
                 return SubmitResult(status=S.ESME_RINVDSTADR)
             raise ValueError(f"cannot store {pdu.destination_addr}")
 
