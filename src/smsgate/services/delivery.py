@@ -80,6 +80,9 @@ class Tracker:
         self.smsc[(connector, smsc_key(smsc_id))] = (message_id, seq)
 
 
+FinalHook = Callable[[Message, int | None, str, str | None, float], list[Change]]
+
+
 class DeliveryService:
     """Applies what connectors report to the parts and messages."""
 
@@ -91,6 +94,9 @@ class DeliveryService:
         self.unmatched_receipts = 0
         # Called after a commit that queued webhook deliveries (wakes the webhook sender).
         self.on_deliveries: Callable[[], None] = lambda: None
+        # Extra changes when a part (seq) or a whole message (seq None) reaches a final status:
+        # the deliver_sm receipts an SMPP customer asked for.
+        self.on_final: FinalHook = lambda _m, _seq, _status, _err, _now: []
 
     async def _apply(self, changes: Sequence[Change]) -> None:
         await self._store.apply(changes)
@@ -136,10 +142,13 @@ class DeliveryService:
             delivered_at=delivered_at or message.delivered_at,
         )
         entry.message = updated
+        extra: list[Change] = []
         if new_status in FINAL:
             self.tracker.forget(message.id)
+            extra = self.on_final(updated, None, new_status, updated.error_code, now)
         hooks = await self._store.webhooks_for(message.account_id, now=now)
         return [
+            *extra,
             MessageChange(
                 message_id=message.id,
                 status=new_status,
@@ -213,6 +222,7 @@ class DeliveryService:
                 done_at=now,
             ),
             OutboxChange(message_id=entry.message.id, seq=seq, due_at=None),
+            *self.on_final(entry.message, seq, status, error_code, now),
         ]
         changes += await self._message_changes(entry, now, error=(error_code, error_message))
         return changes
@@ -278,6 +288,7 @@ class DeliveryService:
                 )
             )
             self.tracker.smsc.pop((event.connector, smsc_key(event.smsc_id)), None)
+            changes += self.on_final(entry.message, ref[1], status, event.err, now)
         error = None
         if status in (Status.UNDELIVERED, Status.EXPIRED):
             error = (event.stat.upper(), f"the network reported {event.stat} (err {event.err})")
@@ -305,6 +316,7 @@ class DeliveryService:
                             done_at=now,
                         )
                     )
+                    changes += self.on_final(entry.message, seq, Status.EXPIRED, None, now)
             changes += await self._message_changes(
                 entry, now, error=("no_receipt", "no delivery report before the validity ended")
             )

@@ -97,8 +97,13 @@ class MessageService:
         *,
         batch_id: str | None = None,
         idempotency: tuple[str, str] | None = None,
+        origin: str = "api",
+        receipt: int = 0,
     ) -> NewMessage:
-        """Validate and encode one request into the rows to commit; raises DomainError."""
+        """Validate and encode one request into the rows to commit; raises DomainError.
+
+        `origin` is where it came from (api, smpp, …); `receipt` the SMPP registered_delivery
+        of an SMPP submission (whether the ESME wants a deliver_sm receipt)."""
         try:
             to = normalize(req.to, account.default_country or None)
         except InvalidNumber as exc:
@@ -163,6 +168,8 @@ class MessageService:
             scheduled_at=req.send_at if scheduled else None,
             created_at=now,
             updated_at=now,
+            source=origin,
+            receipt_requested=receipt,
         )
         data_coding = DATA_CODING[split.encoding]
         parts = tuple(
@@ -193,6 +200,15 @@ class MessageService:
             events=(event,),
             idempotency=idempotency,
         )
+
+    def wake(self) -> None:
+        """Tell the dispatcher that messages are due now."""
+        self._wake()
+
+    async def commit(self, new: NewMessage) -> None:
+        """Commit a message built by `build` (for callers that build their own requests)."""
+        await self._store.accept([new])
+        self._wake()
 
     async def send(
         self, account: Account, req: SendRequest, *, idempotency_key: str | None = None

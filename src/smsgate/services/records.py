@@ -60,6 +60,7 @@ class Message:
     connector: str | None = None
     callback_url: str | None = None
     source: str = "api"
+    receipt_requested: int = 0  # SMPP registered_delivery of an SMPP submission
     valid_until: float | None = None
     scheduled_at: float | None = None
     created_at: float
@@ -208,4 +209,54 @@ class OutboxChange:
     attempts: int = 0
 
 
-Change = PartChange | MessageChange | OutboxChange | StatusEvent | NewDelivery
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageTextChange:
+    """The text of a message whose parts arrived one by one (SMPP concatenation)."""
+
+    message_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSmppDelivery:
+    """A deliver_sm to hand to the account's ESME (a receipt or an inbound message)."""
+
+    account_id: str
+    kind: str  # receipt | mo
+    message_id: str
+    pdu: str  # JSON of the deliver_sm fields (see services/smpp_ingress.py)
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmppCredentials:
+    system_id: str
+    account_id: str
+    password_hash: str
+    max_binds: int
+    allowed_ips: str
+    submit_rate_per_s: float | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingSmpp:
+    id: int
+    account_id: str
+    kind: str
+    message_id: str
+    pdu: str
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+
+
+Change = (
+    PartChange
+    | MessageChange
+    | OutboxChange
+    | StatusEvent
+    | NewDelivery
+    | MessageTextChange
+    | NewSmppDelivery
+)

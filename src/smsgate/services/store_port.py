@@ -22,6 +22,21 @@ class StorePort(Protocol):
 
     async def apply(self, changes: Sequence[Change]) -> None: ...
 
+    async def add_parts(
+        self, parts: Sequence[Part], *, due_at: float, changes: Sequence[Change] = ()
+    ) -> None: ...
+
+    async def replace_scheduled(
+        self,
+        message_id: str,
+        *,
+        text: str,
+        encoding: str,
+        parts: Sequence[Part],
+        due_at: float,
+        now: float,
+    ) -> bool: ...
+
     async def get_message(
         self, message_id: str, account_id: str | None = None
     ) -> Message | None: ...

@@ -9,7 +9,12 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from smsgate.adapters.store import schema
-from smsgate.adapters.store.database import current_revision, make_engine, migrate
+from smsgate.adapters.store.database import (
+    current_revision,
+    latest_revision,
+    make_engine,
+    migrate,
+)
 
 
 @pytest.fixture
@@ -30,7 +35,7 @@ async def test_upgrade_creates_every_table_and_matches_metadata(db_url: str) -> 
     engine = make_engine(db_url)
     try:
         await migrate(engine)
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == latest_revision()
 
         def _inspect(conn: Connection) -> tuple[set[str], list[object]]:
             tables = set(inspect(conn).get_table_names())
@@ -67,7 +72,7 @@ async def test_migrate_twice_is_a_no_op(db_url: str) -> None:
                 },
             )
         await migrate(engine)
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == latest_revision()
         async with engine.connect() as conn:
             names = (await conn.execute(schema.accounts.select())).mappings().all()
         assert [r["name"] for r in names] == ["kept"]

@@ -98,8 +98,8 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return cfg
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (Alembic upgrade) on this engine."""
+async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (Alembic upgrade; every branch head by default)."""
 
     def _upgrade(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
@@ -109,13 +109,22 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's schema revisions (comma-separated heads), None before any."""
     from alembic.runtime.migration import MigrationContext
 
     def _current(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+        return ",".join(sorted(heads)) or None
 
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+def latest_revision() -> str:
+    """What `migrate` brings a database to: the migration scripts' heads, comma-separated."""
+    from alembic.script import ScriptDirectory
+
+    return ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 
 def run_migrate(url: str) -> None:

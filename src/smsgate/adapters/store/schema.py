@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -80,6 +81,8 @@ messages = Table(
     Column("connector", String(64), nullable=True),
     Column("callback_url", Text, nullable=True),
     Column("source", String(8), nullable=False, default="api"),  # api | smpp | mo
+    # SMPP registered_delivery of an SMPP submission (0: no receipt to the ESME).
+    Column("receipt_requested", Integer, nullable=False, default=0, server_default="0"),
     Column("valid_until", Float, nullable=True),
     Column("scheduled_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
@@ -199,6 +202,34 @@ batches = Table(
     Column("created_at", Float, nullable=False),
 )
 
+smpp_credentials = Table(
+    "smpp_credentials",
+    metadata,
+    Column("system_id", String(16), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("max_binds", Integer, nullable=False, default=10),
+    Column("allowed_ips", Text, nullable=False, default=""),  # comma-separated; "" = any
+    Column("submit_rate_per_s", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# deliver_sm waiting for an ESME (receipts, inbound messages): kept until a receiver of the
+# account takes it, oldest first (DESIGN.md §3, SMPP server).
+smpp_outbox = Table(
+    "smpp_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False),
+    Column("kind", String(8), nullable=False),  # receipt | mo
+    Column("message_id", String(40), nullable=False),
+    Column("pdu", Text, nullable=False),  # JSON of the deliver_sm fields
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_smpp_outbox_account", "account_id", "id"),
+)
+
 connectors = Table(
     "connectors",
     metadata,
@@ -218,3 +249,103 @@ routes = Table(
     Column("connectors", Text, nullable=False),  # JSON list, in order of preference
     Column("priority", Integer, nullable=False, default=0),
 )
+
+# ---- two-way messaging (issue 5; migration 0002) -----------------------------------------
+
+# Numbers assigned to accounts. A number has one exclusive row, or one `shared` row per
+# account sharing it (a shared short code, where keywords decide the account).
+numbers = Table(
+    "numbers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("number", String(32), nullable=False, index=True),  # "+3598…" or a short code
+    Column("kind", String(8), nullable=False),  # long | short
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("shared", Boolean, nullable=False, default=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("number", "account_id"),
+)
+
+# Keyword rules per number; keyword "" is the number's catch-all. Unique per number string,
+# so two accounts on a shared short code cannot claim the same keyword.
+keyword_rules = Table(
+    "keyword_rules",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("number_id", String(40), ForeignKey("numbers.id"), nullable=False, index=True),
+    Column("number", String(32), nullable=False),
+    Column("keyword", String(64), nullable=False),  # normalised (domain/keywords.py)
+    Column("display", String(64), nullable=False),
+    Column("action", String(8), nullable=False),  # reply | forward | optout | optin | help
+    Column("reply_text", Text, nullable=True),
+    Column("forward_url", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("number", "keyword"),
+)
+
+# The suppression list (DESIGN.md §6): no marketing to these numbers from this account.
+optouts = Table(
+    "optouts",
+    metadata,
+    Column("account_id", String(40), ForeignKey("accounts.id"), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    Column("source", String(16), nullable=False),  # keyword | api
+    Column("keyword", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("number", String(32), nullable=False),  # the account's number
+    Column("peer", String(32), nullable=False),
+    Column("unread", Integer, nullable=False, default=0),
+    Column("last_message_id", String(40), nullable=False),
+    Column("last_direction", String(8), nullable=False),
+    Column("last_text", Text, nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("read_at", Float, nullable=True),
+    UniqueConstraint("account_id", "number", "peer"),
+    Index("ix_conversations_account_last", "account_id", "last_message_id"),
+)
+
+# Parts of concatenated inbound messages, each committed before its deliver_sm_resp. When
+# the set is complete the message is stored and the rows get its id in the same commit; they
+# stay until the reassembly timeout so a late duplicate part is recognised, not re-stored.
+inbound_parts = Table(
+    "inbound_parts",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("destination", String(32), primary_key=True),
+    Column("ref", Integer, primary_key=True),
+    Column("total", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("data_coding", Integer, nullable=False, default=0),
+    Column("received_at", Float, nullable=False, index=True),
+    Column("message_id", String(40), nullable=True),
+)
+
+# Inbound messages no account takes (unknown number; no keyword on a shared short code).
+inbound_unrouted = Table(
+    "inbound_unrouted",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("connector", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("received_at", Float, nullable=False),
+)
+
+# Conversation threads read the messages of one number and one peer, newest first.
+Index("ix_messages_account_to_id", messages.c.account_id, messages.c.to_addr, messages.c.id)
+Index("ix_messages_account_from_id", messages.c.account_id, messages.c.from_addr, messages.c.id)

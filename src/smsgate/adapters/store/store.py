@@ -25,11 +25,14 @@ from smsgate.services.records import (
     DueMessage,
     Message,
     MessageChange,
+    MessageTextChange,
     NewDelivery,
     NewMessage,
     OutboxChange,
     Part,
     PartChange,
+    PendingSmpp,
+    SmppCredentials,
     StatusEvent,
     Webhook,
 )
@@ -84,6 +87,15 @@ _MESSAGE_UPDATE = (
 )
 _OUTBOX_DELETE = delete(t.outbox).where(
     t.outbox.c.message_id == bindparam("b_message_id"), t.outbox.c.seq == bindparam("b_seq")
+)
+_MESSAGE_TEXT = (
+    update(t.messages).where(t.messages.c.id == bindparam("b_id")).values(text=bindparam("text"))
+)
+_SMPP_DONE = delete(t.smpp_outbox).where(t.smpp_outbox.c.id == bindparam("b_id"))
+_SMPP_RETRY = (
+    update(t.smpp_outbox)
+    .where(t.smpp_outbox.c.id == bindparam("b_id"))
+    .values(attempts=bindparam("attempts"), next_attempt_at=bindparam("next_attempt_at"))
 )
 _OUTBOX_RESCHEDULE = (
     update(t.outbox)
@@ -142,6 +154,7 @@ class Store:
             ttl_s=AUTH_CACHE_S
         )
         self._webhook_cache: TtlCache[str, tuple[Webhook, ...]] = TtlCache(ttl_s=WEBHOOK_CACHE_S)
+        self._smpp_cache: TtlCache[str, SmppCredentials | None] = TtlCache(ttl_s=AUTH_CACHE_S)
 
     async def start(self) -> None:
         await self.writer.start()
@@ -476,6 +489,25 @@ class Store:
         rows = await self._read(select(func.count().label("n")).select_from(t.outbox))
         return int(rows[0]["n"])
 
+    async def add_parts(
+        self, parts: Sequence[Part], *, due_at: float, changes: Sequence[Change] = ()
+    ) -> None:
+        """More parts of an existing message, queued for `due_at`, with other changes."""
+        ws = build_write_set(changes)
+        for part in parts:
+            ws.insert(t.parts, _asdict(part))
+            ws.insert(
+                t.outbox,
+                {
+                    "message_id": part.message_id,
+                    "seq": part.seq,
+                    "due_at": due_at,
+                    "claimed_until": None,
+                    "attempts": 0,
+                },
+            )
+        await self.writer.write(ws)
+
     async def apply(self, changes: Sequence[Change]) -> None:
         """Commit status changes; callers sort nothing, the statements are grouped here."""
         await self.writer.write(build_write_set(changes))
@@ -512,6 +544,137 @@ class Store:
             .limit(limit)
         )
         return [_message(r) for r in rows]
+
+    # ---- SMPP customers --------------------------------------------------------------------
+
+    async def set_smpp_credentials(self, creds: SmppCredentials) -> None:
+        """Create or replace the SMPP login `creds.system_id` (of one account only)."""
+        c = t.smpp_credentials.c
+
+        def job(conn: Connection) -> None:
+            conn.execute(
+                delete(t.smpp_credentials).where(
+                    c.system_id == creds.system_id, c.account_id == creds.account_id
+                )
+            )
+            conn.execute(t.smpp_credentials.insert(), [_asdict(creds)])
+
+        await self.writer.run(job)
+        self._smpp_cache.invalidate(creds.system_id)
+
+    async def smpp_credentials(self, system_id: str, *, now: float) -> SmppCredentials | None:
+        async def load() -> SmppCredentials | None:
+            rows = await self._read(
+                select(t.smpp_credentials).where(t.smpp_credentials.c.system_id == system_id)
+            )
+            return _row(SmppCredentials, rows[0]) if rows else None
+
+        return await self._smpp_cache.get(system_id, now, load)
+
+    async def list_smpp_credentials(self, account_id: str) -> list[SmppCredentials]:
+        rows = await self._read(
+            select(t.smpp_credentials)
+            .where(t.smpp_credentials.c.account_id == account_id)
+            .order_by(t.smpp_credentials.c.system_id)
+        )
+        return [_row(SmppCredentials, r) for r in rows]
+
+    async def delete_smpp_credentials(self, account_id: str, system_id: str) -> bool:
+        c = t.smpp_credentials.c
+        changed = await self._rowcount(
+            delete(t.smpp_credentials).where(c.system_id == system_id, c.account_id == account_id)
+        )
+        self._smpp_cache.invalidate(system_id)
+        return changed > 0
+
+    async def pending_smpp(self, account_id: str, *, now: float, limit: int) -> list[PendingSmpp]:
+        """deliver_sm waiting for the account's ESME, oldest first."""
+        o = t.smpp_outbox.c
+        rows = await self._read(
+            select(t.smpp_outbox)
+            .where(o.account_id == account_id, o.next_attempt_at <= now)
+            .order_by(o.id)
+            .limit(limit)
+        )
+        return [_row(PendingSmpp, r) for r in rows]
+
+    async def accounts_with_pending_smpp(self) -> list[str]:
+        rows = await self._read(select(t.smpp_outbox.c.account_id).distinct())
+        return [r["account_id"] for r in rows]
+
+    async def smpp_delivered(
+        self, done: Sequence[int], retry: Sequence[tuple[int, int, float]]
+    ) -> None:
+        """Remove delivered rows; put failed ones back (id, attempts, next attempt)."""
+        ws = WriteSet()
+        for row_id in done:
+            ws.run(_SMPP_DONE, {"b_id": row_id})
+        for row_id, attempts, at in retry:
+            ws.run(_SMPP_RETRY, {"b_id": row_id, "attempts": attempts, "next_attempt_at": at})
+        if ws:
+            await self.writer.write(ws)
+
+    async def replace_scheduled(
+        self,
+        message_id: str,
+        *,
+        text: str,
+        encoding: str,
+        parts: Sequence[Part],
+        due_at: float,
+        now: float,
+    ) -> bool:
+        """replace_sm: swap the text and schedule of a message still waiting to be sent."""
+        o = t.outbox.c
+
+        def job(conn: Connection) -> bool:
+            message = conn.execute(
+                select(t.messages.c.status).where(t.messages.c.id == message_id)
+            ).first()
+            if message is None or message.status not in ("scheduled", "queued"):
+                return False
+            queued = conn.execute(
+                select(func.count().label("n")).where(o.message_id == message_id)
+            ).scalar_one()
+            free = conn.execute(
+                select(func.count().label("n")).where(
+                    o.message_id == message_id,
+                    or_(o.claimed_until.is_(None), o.claimed_until < now),
+                )
+            ).scalar_one()
+            if queued == 0 or free != queued:
+                return False
+            conn.execute(delete(t.outbox).where(o.message_id == message_id))
+            conn.execute(delete(t.parts).where(t.parts.c.message_id == message_id))
+            conn.execute(t.parts.insert(), [_asdict(p) for p in parts])
+            conn.execute(
+                t.outbox.insert(),
+                [
+                    {
+                        "message_id": message_id,
+                        "seq": p.seq,
+                        "due_at": due_at,
+                        "claimed_until": None,
+                        "attempts": 0,
+                    }
+                    for p in parts
+                ],
+            )
+            conn.execute(
+                update(t.messages)
+                .where(t.messages.c.id == message_id)
+                .values(
+                    text=text,
+                    encoding=encoding,
+                    parts=len(parts),
+                    scheduled_at=due_at if due_at > now else None,
+                    updated_at=now,
+                )
+            )
+            return True
+
+        replaced: bool = await self.writer.run(job)
+        return replaced
 
     # ---- webhooks ------------------------------------------------------------------------
 
@@ -697,6 +860,7 @@ def build_write_set(changes: Sequence[Change]) -> WriteSet:
     message_rows: list[dict[str, Any]] = []
     deletes: list[dict[str, Any]] = []
     reschedules: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
     for change in changes:
         if isinstance(change, PartChange):
             part_rows.append(
@@ -733,9 +897,14 @@ def build_write_set(changes: Sequence[Change]) -> WriteSet:
                 reschedules.append({**key, "due_at": change.due_at, "attempts": change.attempts})
         elif isinstance(change, StatusEvent):
             ws.insert(t.status_events, _asdict(change))
-        else:
+        elif isinstance(change, NewDelivery):
             ws.insert(t.webhook_deliveries, _delivery_row(change))
+        elif isinstance(change, MessageTextChange):
+            texts.append({"b_id": change.message_id, "text": change.text})
+        else:
+            ws.insert(t.smpp_outbox, {**_asdict(change), "attempts": 0, "next_attempt_at": 0.0})
     for stmt, rows in (
+        (_MESSAGE_TEXT, texts),
         (_PART_UPDATE, part_rows),
         (_MESSAGE_UPDATE, message_rows),
         (_OUTBOX_DELETE, deletes),

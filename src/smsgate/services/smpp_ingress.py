@@ -1,0 +1,488 @@
+"""Messages that customers submit over SMPP, and the deliver_sm they get back.
+
+A submit_sm becomes a message of the account through the same pipeline as the REST API and
+is committed before its ESME_ROK. A text that fits one submit_sm (or comes in
+message_payload) is split by us like any other message and gets one receipt. A long message
+the ESME split itself (UDH or SAR parts, one submit_sm each) becomes one message of N parts:
+each part is stored as it arrives, keeps its own id (`<message id>.<seq>`) and gets its own
+receipt, as an SMSC would give; the parts are held back until the last one arrives (or
+PART_HOLD_S passed), so the message goes out whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from smsgate import codec
+from smsgate.domain.errors import DomainError, InvalidNumber, InvalidSender, TooManyParts
+from smsgate.domain.numbers import normalize
+from smsgate.domain.senders import parse_sender
+from smsgate.domain.states import FINAL, Status
+from smsgate.services.clock import Clock
+from smsgate.services.messages import MessageService, SendRequest
+from smsgate.services.records import (
+    Account,
+    Change,
+    Message,
+    MessageTextChange,
+    NewMessage,
+    NewSmppDelivery,
+    OutboxChange,
+    Part,
+    StatusEvent,
+)
+from smsgate.services.store_port import StorePort
+from smsgate.smpp import SmppError
+from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState, TlvTag
+from smsgate.smpp.pdu import DataSm, SubmitSm
+from smsgate.smpp.receipt import Receipt, format_receipt
+from smsgate.smpp.smpp_time import format_smpp_time, parse_smpp_time
+from smsgate.smpp.tlv import tlv_value
+
+PART_HOLD_S = 60.0
+SMPP = "smpp"  # Message.source of a submit_sm we split (or that fit one part)
+SMPP_PARTS = "smpp-cat"  # Message.source of a message the ESME sent as concatenated parts
+TEXT_CODINGS = (0, 1, 3, 8)
+
+STATE_OF = {
+    Status.DELIVERED: MessageState.DELIVERED,
+    Status.UNDELIVERED: MessageState.UNDELIVERABLE,
+    Status.EXPIRED: MessageState.EXPIRED,
+    Status.FAILED: MessageState.REJECTED,
+    Status.REJECTED: MessageState.REJECTED,
+    Status.CANCELED: MessageState.DELETED,
+}
+STAT_OF = {
+    MessageState.DELIVERED: "DELIVRD",
+    MessageState.UNDELIVERABLE: "UNDELIV",
+    MessageState.EXPIRED: "EXPIRED",
+    MessageState.REJECTED: "REJECTD",
+    MessageState.DELETED: "DELETED",
+    MessageState.ENROUTE: "ENROUTE",
+    MessageState.ACCEPTED: "ACCEPTD",
+    MessageState.UNKNOWN: "UNKNOWN",
+}
+
+
+class SubmitRefused(DomainError):
+    """An SMPP request we answer with an error status."""
+
+    code = "smpp_refused"
+
+    def __init__(self, status: CommandStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def message_state(status: str) -> MessageState:
+    if status in STATE_OF:
+        return STATE_OF[Status(status)]
+    if status in (Status.SENT,):
+        return MessageState.ENROUTE
+    return MessageState.ACCEPTED if status != Status.RECEIVED else MessageState.DELIVERED
+
+
+def smpp_id(message_id: str, seq: int | None) -> str:
+    return message_id if seq is None else f"{message_id}.{seq}"
+
+
+def split_smpp_id(value: str) -> tuple[str, int | None]:
+    head, dot, tail = value.rpartition(".")
+    if dot and tail.isdigit():
+        return head, int(tail)
+    return value, None
+
+
+# ---- SMPP passwords: up to 8 characters (SMPP 3.4 §4.1), so a slow salted hash ----------
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _scheme, salt, digest = stored.split("$")
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+@dataclass(slots=True)
+class _Group:
+    """Parts of one ESME-concatenated message seen so far (in this process)."""
+
+    message: Message
+    texts: dict[int, str]
+    started: float
+
+
+class SmppIngress:
+    def __init__(self, store: StorePort, clock: Clock, messages: MessageService) -> None:
+        self._store = store
+        self._clock = clock
+        self._messages = messages
+        self._groups: dict[tuple[str, str, str, int, int], _Group] = {}
+
+    # ---- submit_sm / data_sm -----------------------------------------------------------
+
+    async def submit(self, account: Account, pdu: SubmitSm | DataSm) -> str:
+        """Store the submission; its SMPP message id. Raises SubmitRefused."""
+        now = self._clock.now()
+        body, udh, concat = _payload(pdu)
+        coding = pdu.data_coding & 0xFF
+        if coding not in TEXT_CODINGS:
+            raise SubmitRefused(CommandStatus.ESME_RSUBMITFAIL, "unsupported data_coding")
+        try:
+            text = codec.decode_payload(body, coding)
+        except codec.CodecError as exc:
+            raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, "undecodable text") from exc
+        send_at, valid_until = _times(pdu, now)
+        to = _destination(pdu, account)
+        sender = _source(pdu)
+        receipt = pdu.registered_delivery & 0x03
+        if concat is None or concat[1] == 1:
+            return await self._submit_whole(
+                account, to, sender, text, coding, receipt, send_at, valid_until, now
+            )
+        return await self._submit_part(
+            account, to, sender, pdu, text, udh, body, concat, receipt, send_at, valid_until, now
+        )
+
+    async def _submit_whole(
+        self,
+        account: Account,
+        to: str,
+        sender: str,
+        text: str,
+        coding: int,
+        receipt: int,
+        send_at: float | None,
+        valid_until: float | None,
+        now: float,
+    ) -> str:
+        validity = None if valid_until is None else max(5, int(valid_until - (send_at or now)))
+        req = SendRequest(
+            to=to,
+            sender=sender,
+            text=text,
+            send_at=send_at,
+            validity_s=validity,
+            encoding="ucs2" if coding == 8 and codec.gsm7_units(text) is None else "auto",
+        )
+        try:
+            new = self._messages.build(account, req, now, origin=SMPP, receipt=receipt)
+        except TooManyParts as exc:
+            raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, exc.message) from exc
+        except DomainError as exc:
+            raise _refusal(exc) from exc
+        await self._messages.commit(new)
+        return new.message.id
+
+    async def _submit_part(
+        self,
+        account: Account,
+        to: str,
+        sender: str,
+        pdu: SubmitSm | DataSm,
+        text: str,
+        udh: bytes,
+        body: bytes,
+        concat: tuple[int, int, int],
+        receipt: int,
+        send_at: float | None,
+        valid_until: float | None,
+        now: float,
+    ) -> str:
+        ref, total, seq = concat
+        key = (account.id, sender, to, ref, total)
+        self._expire_groups(now)
+        group = self._groups.get(key)
+        if group is not None and seq in group.texts:
+            return smpp_id(group.message.id, seq)  # a repeated part: same answer
+        part = Part(
+            message_id="",
+            seq=seq,
+            total=total,
+            status=Status.QUEUED,
+            short_message=udh + body,
+            esm_class=pdu.esm_class,
+            data_coding=pdu.data_coding,
+            sar_ref=None if udh else ref,
+        )
+        first = group is None
+        if group is None:
+            try:
+                message = self._messages.build(
+                    account,
+                    SendRequest(to=to, sender=sender, text=text or " ", send_at=send_at),
+                    now,
+                    origin=SMPP_PARTS,
+                    receipt=receipt,
+                ).message
+            except DomainError as exc:
+                raise _refusal(exc) from exc
+            message = replace(
+                message, parts=total, text="", valid_until=valid_until or message.valid_until
+            )
+            group = self._groups[key] = _Group(message, {}, now)
+        part = replace(part, message_id=group.message.id)
+        group.texts[seq] = text
+        complete = len(group.texts) == total
+        start = send_at if send_at is not None and send_at > now else now
+        due = start if complete else now + PART_HOLD_S
+        changes: list[Change] = []
+        if complete:
+            joined = "".join(group.texts[i] for i in sorted(group.texts))
+            changes.append(MessageTextChange(message_id=group.message.id, text=joined))
+            changes += [
+                OutboxChange(message_id=group.message.id, seq=s, due_at=start)
+                for s in group.texts
+                if s != seq
+            ]
+            del self._groups[key]
+        if first:
+            await self._store.accept(
+                [
+                    NewMessage(
+                        message=group.message,
+                        parts=(part,),
+                        due_at=due,
+                        events=(
+                            StatusEvent(
+                                message_id=group.message.id,
+                                seq=None,
+                                status=group.message.status,
+                                error_code=None,
+                                detail=None,
+                                created_at=now,
+                            ),
+                        ),
+                    )
+                ]
+            )
+            if changes:
+                await self._store.apply(changes)
+        else:
+            await self._store.add_parts([part], due_at=due, changes=changes)
+        if complete:
+            self._messages.wake()
+        return smpp_id(group.message.id, seq)
+
+    def _expire_groups(self, now: float) -> None:
+        for key in [k for k, g in self._groups.items() if now - g.started > PART_HOLD_S]:
+            del self._groups[key]
+
+    # ---- query_sm / cancel_sm / replace_sm -----------------------------------------------
+
+    async def query(self, account: Account, message_id: str) -> tuple[MessageState, str, int]:
+        """(message_state, final_date, error_code) of one of the account's submissions."""
+        mid, seq = split_smpp_id(message_id)
+        message = await self._store.get_message(mid, account.id)
+        if message is None:
+            raise SubmitRefused(CommandStatus.ESME_RQUERYFAIL, "no such message")
+        status = message.status
+        if seq is not None:
+            parts = {p.seq: p for p in await self._store.get_parts(mid)}
+            if seq not in parts:
+                raise SubmitRefused(CommandStatus.ESME_RQUERYFAIL, "no such part")
+            status = parts[seq].status
+        state = message_state(status)
+        final = ""
+        if status in FINAL:
+            when = message.delivered_at or message.updated_at
+            final = format_smpp_time(datetime.fromtimestamp(when, UTC))
+        return state, final, 0
+
+    async def cancel(self, account: Account, message_id: str) -> None:
+        mid, _seq = split_smpp_id(message_id)
+        try:
+            await self._messages.cancel(account, mid)
+        except DomainError as exc:
+            raise SubmitRefused(CommandStatus.ESME_RCANCELFAIL, exc.message) from exc
+
+    async def replace(
+        self, account: Account, message_id: str, short_message: bytes, schedule: str
+    ) -> None:
+        now = self._clock.now()
+        mid, seq = split_smpp_id(message_id)
+        message = await self._store.get_message(mid, account.id)
+        if message is None or seq is not None or message.source != SMPP:
+            raise SubmitRefused(CommandStatus.ESME_RREPLACEFAIL, "not replaceable")
+        parts = await self._store.get_parts(mid)
+        coding = parts[0].data_coding if parts else 0
+        try:
+            text = codec.decode_payload(short_message, coding) if short_message else message.text
+            when = parse_smpp_time(schedule, datetime.fromtimestamp(now, UTC)) if schedule else None
+        except (codec.CodecError, SmppError) as exc:
+            raise SubmitRefused(CommandStatus.ESME_RREPLACEFAIL, "bad replacement") from exc
+        due = when.timestamp() if when is not None else (message.scheduled_at or now)
+        try:
+            split = codec.split(text, max_parts=account.max_parts)
+        except codec.CodecError as exc:
+            raise SubmitRefused(CommandStatus.ESME_RREPLACEFAIL, "text too long") from exc
+        new_parts = [
+            Part(
+                message_id=mid,
+                seq=p.seq,
+                total=p.total,
+                status=Status.SCHEDULED if due > now else Status.QUEUED,
+                short_message=p.short_message,
+                esm_class=0x40 if p.udh else 0,
+                data_coding=0 if split.encoding == codec.Encoding.GSM7 else 8,
+            )
+            for p in split.parts
+        ]
+        ok = await self._store.replace_scheduled(
+            mid,
+            text=split.text,
+            encoding=split.encoding.value,
+            parts=new_parts,
+            due_at=due,
+            now=now,
+        )
+        if not ok:
+            raise SubmitRefused(CommandStatus.ESME_RREPLACEFAIL, "already being sent")
+
+    # ---- receipts back to the ESME ---------------------------------------------------------
+
+    def receipts_for(
+        self, message: Message, seq: int | None, status: str, error: str | None, now: float
+    ) -> list[Change]:
+        """The deliver_sm receipt for a submission that reached a final status, if asked.
+
+        Called for every part (seq) and every whole message (seq None) that becomes final:
+        a message we split gets one receipt, an ESME-concatenated one one per part."""
+        if message.receipt_requested == 0 or status not in STATE_OF:
+            return []
+        if (message.source, seq is None) not in ((SMPP, True), (SMPP_PARTS, False)):
+            return []
+        if message.receipt_requested == 2 and status == Status.DELIVERED:
+            return []  # registered_delivery 2: receipts on failure only
+        state = STATE_OF[Status(status)]
+        rid = smpp_id(message.id, seq)
+        receipt = Receipt(
+            id=rid,
+            sub="001",
+            dlvrd="001" if status == Status.DELIVERED else "000",
+            submit_date=_receipt_date(message.created_at),
+            done_date=_receipt_date(now),
+            stat=STAT_OF[state],
+            err=(error or "000")[:3] if status != Status.DELIVERED else "000",
+            text=message.text[:20],
+        )
+        pdu = {
+            "source_addr": message.to_addr.lstrip("+"),
+            "source_addr_ton": 1,
+            "source_addr_npi": 1,
+            "destination_addr": message.from_addr.lstrip("+"),
+            "dest_addr_ton": message.from_ton,
+            "dest_addr_npi": message.from_npi,
+            "esm_class": int(EsmClass.DELIVERY_RECEIPT),
+            "data_coding": 0,
+            "short_message_hex": format_receipt(receipt).encode("ascii", "replace").hex(),
+            "receipted_message_id": rid,
+            "message_state": int(state),
+        }
+        return [
+            NewSmppDelivery(
+                account_id=message.account_id,
+                kind="receipt",
+                message_id=message.id,
+                pdu=json.dumps(pdu),
+                created_at=now,
+            )
+        ]
+
+
+def _receipt_date(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%y%m%d%H%M")
+
+
+def _payload(pdu: SubmitSm | DataSm) -> tuple[bytes, bytes, tuple[int, int, int] | None]:
+    """(text bytes, UDH, concatenation) of a submission."""
+    payload = pdu.short_message if isinstance(pdu, SubmitSm) else b""
+    extra = tlv_value(pdu.tlvs, TlvTag.MESSAGE_PAYLOAD)
+    if isinstance(extra, bytes) and extra:
+        if payload:
+            raise SubmitRefused(
+                CommandStatus.ESME_RINVOPTPARAMVAL, "short_message and message_payload both set"
+            )
+        payload = extra
+    udh = b""
+    concat: tuple[int, int, int] | None = None
+    if pdu.esm_class & EsmClass.UDHI:
+        try:
+            header, body = codec.split_udh(payload)
+        except codec.UdhError as exc:
+            raise SubmitRefused(CommandStatus.ESME_RINVESMCLASS, "bad UDH") from exc
+        udh = payload[: len(payload) - len(body)]
+        payload = body
+        if header.concat is not None:
+            concat = (header.concat.ref, header.concat.total, header.concat.seq)
+    else:
+        ref = tlv_value(pdu.tlvs, TlvTag.SAR_MSG_REF_NUM)
+        total = tlv_value(pdu.tlvs, TlvTag.SAR_TOTAL_SEGMENTS)
+        seq = tlv_value(pdu.tlvs, TlvTag.SAR_SEGMENT_SEQNUM)
+        if isinstance(ref, int) and isinstance(total, int) and isinstance(seq, int):
+            if not 1 <= seq <= total:
+                raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "bad SAR numbers")
+            concat = (ref, total, seq)
+    return payload, udh, concat
+
+
+def _times(pdu: SubmitSm | DataSm, now: float) -> tuple[float | None, float | None]:
+    if isinstance(pdu, DataSm):
+        return None, None
+    at = datetime.fromtimestamp(now, UTC)
+    try:
+        schedule = parse_smpp_time(pdu.schedule_delivery_time, at)
+    except SmppError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVSCHED, "bad schedule_delivery_time") from exc
+    try:
+        validity = parse_smpp_time(pdu.validity_period, at)
+    except SmppError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, "bad validity_period") from exc
+    send_at = schedule.timestamp() if schedule is not None else None
+    valid_until = validity.timestamp() if validity is not None else None
+    if valid_until is not None and valid_until <= (send_at or now):
+        raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, "validity ends before sending")
+    return send_at, valid_until
+
+
+def _destination(pdu: SubmitSm | DataSm, account: Account) -> str:
+    digits = pdu.destination_addr.strip()
+    if pdu.dest_addr_ton == 1 and digits.isdigit():
+        digits = "+" + digits
+    try:
+        return normalize(digits, account.default_country or None).e164
+    except InvalidNumber as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVDSTADR, exc.message) from exc
+
+
+def _source(pdu: SubmitSm | DataSm) -> str:
+    source = pdu.source_addr.strip()
+    if not source:
+        return ""
+    if pdu.source_addr_ton == 1 and source.isdigit():
+        source = "+" + source
+    try:
+        return parse_sender(source).display
+    except InvalidSender as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message) from exc
+
+
+def _refusal(exc: DomainError) -> SubmitRefused:
+    if isinstance(exc, InvalidSender):
+        return SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message)
+    if isinstance(exc, InvalidNumber):
+        return SubmitRefused(CommandStatus.ESME_RINVDSTADR, exc.message)
+    return SubmitRefused(CommandStatus.ESME_RSUBMITFAIL, exc.message)
