@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -15,17 +16,23 @@ import uvicorn
 from smsgate.adapters.connectors.smpp import SmppConnector, SmppConnectorConfig
 from smsgate.adapters.http_api.app import create_asgi
 from smsgate.adapters.http_api.context import ApiContext
+from smsgate.adapters.smpp_server.config import SmppServerConfig
+from smsgate.adapters.smpp_server.hooks import SessionInfo
+from smsgate.adapters.smpp_server.pipeline import GatewayHooks
+from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
 from smsgate.config import ConnectorSettings, Settings
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
+from smsgate.runtime.smpp_delivery import SmppDelivery
 from smsgate.runtime.webhook_sender import WebhookSender
 from smsgate.services.clock import Clock, SystemClock
 from smsgate.services.delivery import DeliveryService, Tracker
 from smsgate.services.inbound import InboundService
 from smsgate.services.messages import MessageService
 from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
+from smsgate.services.smpp_ingress import SmppIngress
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +146,32 @@ class Gateway:
             default_sender=default_sender,
             wake_dispatcher=self.dispatcher.wake,
         )
+        self.ingress = SmppIngress(self.store, self.clock, self.messages)
+        self.delivery.on_final = self.ingress.receipts_for
+        self.smpp_servers: list[SmppServer] = []
+        self.smpp_delivery = SmppDelivery(
+            store=self.store, clock=self.clock, sessions=self._smpp_sessions
+        )
+        self.delivery.on_smpp = self.smpp_delivery.wake
+        if settings.smpp_enabled:
+            hooks = GatewayHooks(
+                store=self.store,
+                clock=self.clock,
+                ingress=self.ingress,
+                on_bound=self.smpp_delivery.session_bound,
+            )
+            self.smpp_servers.append(
+                SmppServer(
+                    SmppServerConfig(host=settings.smpp_host, port=settings.smpp_port), hooks
+                )
+            )
+            if settings.smpp_tls_cert:
+                tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                tls.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key or None)
+                config = SmppServerConfig(
+                    host=settings.smpp_host, port=settings.smpp_tls_port, tls=tls
+                )
+                self.smpp_servers.append(SmppServer(config, hooks))
         self.api = create_asgi(
             ApiContext(
                 store=self.store,
@@ -160,6 +193,14 @@ class Gateway:
         # Until numbers are assigned to accounts, inbound goes to the oldest account.
         accounts = await self.store.list_accounts()
         return accounts[0].id if accounts else None
+
+    def _smpp_sessions(self) -> list[SessionInfo]:
+        return [session for server in self.smpp_servers for session in server.sessions]
+
+    @property
+    def smpp_port(self) -> int:
+        """The plain SMPP listener's port (0 when the SMPP server is off)."""
+        return self.smpp_servers[0].port if self.smpp_servers else 0
 
     def ready(self) -> bool:
         return self._started
@@ -200,6 +241,10 @@ class Gateway:
             await connector.start()
         await self.dispatcher.start()
         await self.webhooks.start()
+        for server in self.smpp_servers:
+            await server.start()
+        for account_id in await self.store.accounts_with_pending_smpp():
+            self.smpp_delivery.wake(account_id)
         if self._serve_http:
             await self._start_http()
         self._started = True
@@ -241,6 +286,10 @@ class Gateway:
                 await self._http_task
             await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
             self._http = None
+        # SMPP customers: finish handing over receipts in flight, then unbind and close.
+        await self.smpp_delivery.stop()
+        for server in self.smpp_servers:
+            await server.stop()
         await self.dispatcher.stop()
         for connector in self.connectors.values():
             await connector.stop()

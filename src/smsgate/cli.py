@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -92,10 +93,13 @@ async def _demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     host = "127.0.0.1"
-    http_port = args.http_port
+    http_port, smpp_port = args.http_port, args.smpp_port
     if http_port and args.fallback_ports and not _port_free(host, http_port):
         print(f"port {http_port} is taken; using a free one", flush=True)
         http_port = 0
+    if smpp_port and args.fallback_ports and not _port_free(host, smpp_port):
+        print(f"port {smpp_port} is taken; using a free one", flush=True)
+        smpp_port = 0
     sim_cfg = SmscSimulatorConfig(
         host=host, port=0, system_id="smsgate", password="demo", receipt_delay=args.receipt_delay
     )
@@ -106,6 +110,8 @@ async def _demo(args: argparse.Namespace) -> int:
                 "database_url": f"sqlite:///{data_dir}/smsgate.db",
                 "http_host": host,
                 "http_port": http_port,
+                "smpp_host": host,
+                "smpp_port": smpp_port,
             },
         )
         settings = replace(
@@ -125,10 +131,17 @@ async def _demo(args: argparse.Namespace) -> int:
         gateway = Gateway(settings)
         async with gateway:
             api_key = await _demo_account(gateway, data_dir)
+            smpp_login = await _demo_smpp_login(gateway, data_dir)
             info = {
                 "http_url": gateway.http_url,
                 "docs_url": gateway.http_url + "/docs",
                 "api_key": api_key,
+                "smpp": {
+                    "host": host,
+                    "port": gateway.smpp_port,
+                    "system_id": smpp_login[0],
+                    "password": smpp_login[1],
+                },
                 "simulator": {"smpp_port": sim.port, "control_url": sim.control_url},
             }
             state = data_dir / "demo.json"
@@ -139,6 +152,11 @@ async def _demo(args: argparse.Namespace) -> int:
             print(f"  API:      {gateway.http_url}/api/v1", flush=True)
             print(f"  API docs: {gateway.http_url}/docs", flush=True)
             print(f"  API key:  {api_key}", flush=True)
+            print(
+                f"  SMPP:     {host}:{gateway.smpp_port} system_id={smpp_login[0]} "
+                f"password={smpp_login[1]}",
+                flush=True,
+            )
             print(f"  data:     {data_dir}  (details in {state})", flush=True)
             print(
                 f"  try: curl -s -X POST {gateway.http_url}/api/v1/messages "
@@ -169,6 +187,34 @@ async def _demo_account(gateway: Any, data_dir: Path) -> str:
     return str(secret)
 
 
+async def _demo_smpp_login(gateway: Any, data_dir: Path) -> tuple[str, str]:
+    """SMPP credentials of the demo account (system_id "demo"), kept across runs."""
+    from smsgate.services.records import SmppCredentials
+    from smsgate.services.smpp_ingress import hash_password
+
+    secret_file = data_dir / "demo-smpp.txt"
+    now = time.time()
+    account = await gateway.store.account_by_name("demo")
+    existing = await gateway.store.smpp_credentials("demo", now=now)
+    if secret_file.exists() and existing is not None:
+        return "demo", secret_file.read_text().strip()
+    password = secrets.token_hex(4)  # SMPP 3.4 passwords have at most 8 characters
+    await gateway.store.set_smpp_credentials(
+        SmppCredentials(
+            system_id="demo",
+            account_id=account.id,
+            password_hash=hash_password(password),
+            max_binds=10,
+            allowed_ips="",
+            submit_rate_per_s=None,
+            created_at=now,
+        )
+    )
+    secret_file.write_text(password + "\n")
+    os.chmod(secret_file, 0o600)
+    return "demo", password
+
+
 # ---- run, migrate, check-config -----------------------------------------------------------
 
 
@@ -179,6 +225,8 @@ async def _serve(args: argparse.Namespace) -> int:
     _setup_logging(settings.log_level)
     async with Gateway(settings) as gateway:
         print(f"smsgate {__version__} listening on {gateway.http_url}", flush=True)
+        if gateway.smpp_port:
+            print(f"SMPP server on {settings.smpp_host}:{gateway.smpp_port}", flush=True)
         await _until_signalled(asyncio.Event())
     return 0
 

@@ -53,6 +53,10 @@ class Settings:
     smpp_host: str = "127.0.0.1"
     smpp_port: int = 2775
     smpp_enabled: bool = True
+    # Optional TLS listener for SMPP customers (a PEM certificate chain and key).
+    smpp_tls_port: int = 3550
+    smpp_tls_cert: str = ""
+    smpp_tls_key: str = ""
     log_level: str = "INFO"
     # Messages
     default_max_parts: int = 10

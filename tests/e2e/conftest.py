@@ -41,6 +41,7 @@ def gateway_settings(tmp_path: object, sim_port: int, **overrides: object) -> Se
         database_url=f"sqlite:///{tmp_path}/gw.db",
         http_host="127.0.0.1",
         http_port=0,
+        smpp_port=0,
         connectors=(
             ConnectorSettings(
                 name="sim",

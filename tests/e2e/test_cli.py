@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -195,7 +196,7 @@ def test_run_with_a_config_file_against_a_separate_smsc(tmp_path: Path) -> None:
         sim_port = int(line.rsplit(":", 1)[1])
         config = tmp_path / "gw.toml"
         config.write_text(
-            f'database_url = "sqlite:///{tmp_path}/gw.db"\nhttp_port = 0\n'
+            f'database_url = "sqlite:///{tmp_path}/gw.db"\nhttp_port = 0\nsmpp_port = 0\n'
             f'[[connectors]]\nname = "smsc"\nport = {sim_port}\nsystem_id = "gw"\n'
             'password = "pw"\nwindow = 5\n'
             '[[routes]]\nprefix = "359"\nconnectors = ["smsc"]\n'
@@ -209,7 +210,8 @@ def test_run_with_a_config_file_against_a_separate_smsc(tmp_path: Path) -> None:
         key = created.stdout.rsplit(" ", 1)[1].strip()
         gw = _start(["run", "--config", str(config)])
         try:
-            url = _wait_line(gw, "listening on")[-1].rsplit(" ", 1)[1].strip()
+            line = _wait_line(gw, "smsgate 0.1.0 listening on")[-1]
+            url = re.search(r"http://\S+", line).group(0)  # type: ignore[union-attr]
             send = subprocess.run(
                 [
                     *SMSGATE,

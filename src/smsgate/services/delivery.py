@@ -21,6 +21,7 @@ from smsgate.services.records import (
     Message,
     MessageChange,
     NewDelivery,
+    NewSmppDelivery,
     OutboxChange,
     PartChange,
     StatusEvent,
@@ -97,11 +98,15 @@ class DeliveryService:
         # Extra changes when a part (seq) or a whole message (seq None) reaches a final status:
         # the deliver_sm receipts an SMPP customer asked for.
         self.on_final: FinalHook = lambda _m, _seq, _status, _err, _now: []
+        # Called after a commit that kept deliver_sm for an SMPP customer (its account id).
+        self.on_smpp: Callable[[str], None] = lambda _account_id: None
 
     async def _apply(self, changes: Sequence[Change]) -> None:
         await self._store.apply(changes)
         if any(isinstance(c, NewDelivery) for c in changes):
             self.on_deliveries()
+        for account_id in {c.account_id for c in changes if isinstance(c, NewSmppDelivery)}:
+            self.on_smpp(account_id)
 
     async def drain(self) -> None:
         await self._batcher.drain()
