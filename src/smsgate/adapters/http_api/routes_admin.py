@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,9 +13,18 @@ from smsgate.adapters.http_api.auth import Principal, authenticate, require_admi
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import JsonResponse
 from smsgate.adapters.http_api.routes_messages import ERRORS
-from smsgate.adapters.http_api.schemas import AccountIn, AccountOut, ConnectorOut, KeyIn, KeyOut
-from smsgate.domain.errors import Conflict, NotFound
-from smsgate.services.records import Account, ApiKey
+from smsgate.adapters.http_api.schemas import (
+    AccountIn,
+    AccountOut,
+    ConnectorOut,
+    KeyIn,
+    KeyOut,
+    SmppLoginIn,
+    SmppLoginOut,
+)
+from smsgate.domain.errors import Conflict, InvalidRequest, NotFound
+from smsgate.services.records import Account, ApiKey, SmppCredentials
+from smsgate.services.smpp_ingress import hash_password
 from smsgate.services.views import iso
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
@@ -111,3 +122,67 @@ async def create_key(account_id: str, body: KeyIn, request: Request, _admin: Adm
 @router.get("/admin/connectors", response_model=list[ConnectorOut], responses=ERRORS)
 async def connectors(request: Request, _admin: Admin) -> Response:
     return JsonResponse(_ctx(request).connector_status())
+
+
+def smpp_view(c: SmppCredentials) -> dict[str, Any]:
+    return {
+        "system_id": c.system_id,
+        "max_binds": c.max_binds,
+        "allowed_ips": [a for a in c.allowed_ips.split(",") if a],
+        "submit_rate_per_s": c.submit_rate_per_s,
+        "created_at": iso(c.created_at),
+    }
+
+
+@router.post(
+    "/admin/accounts/{account_id}/smpp",
+    status_code=201,
+    response_model=SmppLoginOut,
+    responses=ERRORS,
+)
+async def set_smpp_login(
+    account_id: str, body: SmppLoginIn, request: Request, _admin: Admin
+) -> Response:
+    """Create or replace an SMPP login (system_id) of the account."""
+    ctx = _ctx(request)
+    if await ctx.store.get_account(account_id) is None:
+        raise NotFound("no such account", field="account_id")
+    for entry in body.allowed_ips:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise InvalidRequest("not an address or network", field="allowed_ips") from exc
+    now = ctx.clock.now()
+    taken = await ctx.store.smpp_credentials(body.system_id, now=now)
+    if taken is not None and taken.account_id != account_id:
+        raise Conflict("this system_id belongs to another account", field="system_id")
+    creds = SmppCredentials(
+        system_id=body.system_id,
+        account_id=account_id,
+        password_hash=await asyncio.to_thread(hash_password, body.password),
+        max_binds=body.max_binds,
+        allowed_ips=",".join(body.allowed_ips),
+        submit_rate_per_s=body.submit_rate_per_s,
+        created_at=now,
+    )
+    await ctx.store.set_smpp_credentials(creds)
+    return JsonResponse(smpp_view(creds), status_code=201)
+
+
+@router.get(
+    "/admin/accounts/{account_id}/smpp", response_model=list[SmppLoginOut], responses=ERRORS
+)
+async def list_smpp_logins(account_id: str, request: Request, _admin: Admin) -> Response:
+    store = _ctx(request).store
+    if await store.get_account(account_id) is None:
+        raise NotFound("no such account", field="account_id")
+    return JsonResponse([smpp_view(c) for c in await store.list_smpp_credentials(account_id)])
+
+
+@router.delete("/admin/accounts/{account_id}/smpp/{system_id}", status_code=204, responses=ERRORS)
+async def delete_smpp_login(
+    account_id: str, system_id: str, request: Request, _admin: Admin
+) -> Response:
+    if not await _ctx(request).store.delete_smpp_credentials(account_id, system_id):
+        raise NotFound("no such SMPP login", field="system_id")
+    return Response(status_code=204)

@@ -202,3 +202,21 @@ class ConnectorOut(BaseModel):
     type: str
     up: bool
     stats: dict[str, int | float]
+
+
+class SmppLoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system_id: str = Field(min_length=1, max_length=15, pattern=r"^[\x21-\x7e]+$")
+    password: str = Field(min_length=1, max_length=8, description="SMPP 3.4 allows 8 characters")
+    max_binds: int = Field(default=10, ge=1, le=1000)
+    allowed_ips: list[str] = Field(default_factory=list, description="addresses or networks")
+    submit_rate_per_s: float | None = Field(default=None, gt=0)
+
+
+class SmppLoginOut(BaseModel):
+    system_id: str
+    max_binds: int
+    allowed_ips: list[str]
+    submit_rate_per_s: float | None
+    created_at: str

@@ -1,0 +1,248 @@
+"""Issue 4: customers bind to smsgate over SMPP like to an SMSC (smpplib as the client)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from smsgate.services.records import SmppCredentials
+from smsgate.services.smpp_ingress import hash_password
+from smsgate.smpp.constants import CommandStatus
+from smsgate.smpp.receipt import parse_receipt
+from tests.e2e.conftest import Env, running_env
+from tests.e2e.esme import Esme
+
+UDH = bytes([5, 0, 3])
+
+
+@pytest.fixture
+async def smpp_env(tmp_path: Path) -> AsyncIterator[Env]:
+    async with running_env(tmp_path) as env:
+        now = time.time()
+        for system_id, account, rate in (
+            ("esme1", env.account_a, None),
+            ("esme2", env.account_b, 5.0),
+        ):
+            await env.gateway.store.set_smpp_credentials(
+                SmppCredentials(
+                    system_id=system_id,
+                    account_id=account,
+                    password_hash=hash_password("secret1"),
+                    max_binds=3,
+                    allowed_ips="",
+                    submit_rate_per_s=rate,
+                    created_at=now,
+                )
+            )
+        yield env
+
+
+def esme(
+    env: Env, system_id: str = "esme1", password: str = "secret1", bind: str = "transceiver"
+) -> Esme:
+    return Esme(env.gateway.smpp_port, system_id, password, bind)
+
+
+async def _open(e: Esme) -> Esme:
+    await asyncio.to_thread(e.open)
+    return e
+
+
+async def test_bind_types_and_refusals(smpp_env: Env) -> None:
+    for kind in ("transmitter", "receiver", "transceiver"):
+        e = esme(smpp_env, bind=kind)
+        assert await asyncio.to_thread(e.bind_status) == 0
+        await asyncio.to_thread(e.close)
+    wrong = esme(smpp_env, password="nope")
+    assert await asyncio.to_thread(wrong.bind_status) == CommandStatus.ESME_RINVPASWD
+    await asyncio.to_thread(wrong.client.disconnect)
+    unknown = esme(smpp_env, system_id="nobody")
+    assert await asyncio.to_thread(unknown.bind_status) == CommandStatus.ESME_RINVSYSID
+    await asyncio.to_thread(unknown.client.disconnect)
+
+
+async def test_submit_is_delivered_with_a_matching_receipt(smpp_env: Env) -> None:
+    e = await _open(esme(smpp_env))
+    try:
+        resp = await asyncio.to_thread(
+            e.submit,
+            destination_addr="359888123456",
+            short_message=b"Hello over SMPP",
+            data_coding=0,
+            registered_delivery=1,
+        )
+        assert resp.status == 0
+        message_id = resp.message_id.decode()
+        got = await smpp_env.client.get(f"/api/v1/messages/{message_id}", headers=smpp_env.auth())
+        assert got.status_code == 200
+        assert got.json()["text"] == "Hello over SMPP"
+        assert got.json()["to"] == "+359888123456"
+        delivered = await asyncio.to_thread(e.wait_delivered, 1)
+        receipt = delivered[0]
+        assert receipt.esm_class & 0x04
+        assert receipt.receipted_message_id.decode() == message_id
+        parsed = parse_receipt(receipt.short_message)
+        assert parsed is not None
+        assert parsed.id == message_id
+        assert parsed.stat == "DELIVRD"
+        assert receipt.message_state == 2
+    finally:
+        await asyncio.to_thread(e.close)
+    # The other account never sees it.
+    other = await smpp_env.client.get(
+        f"/api/v1/messages/{message_id}", headers=smpp_env.auth(smpp_env.key_b)
+    )
+    assert other.status_code == 404
+
+
+async def test_ucs2_and_undeliverable_receipts(smpp_env: Env) -> None:
+    e = await _open(esme(smpp_env))
+    try:
+        ok = await asyncio.to_thread(
+            e.submit,
+            destination_addr="359888123457",
+            short_message="Здравей 😀".encode("utf-16-be"),
+            data_coding=8,
+            registered_delivery=1,
+        )
+        bad = await asyncio.to_thread(
+            e.submit,
+            destination_addr="359888129990",
+            short_message=b"undeliverable",
+            registered_delivery=1,
+        )
+        delivered = await asyncio.to_thread(e.wait_delivered, 2)
+        by_id = {d.receipted_message_id.decode(): d for d in delivered}
+        assert parse_receipt(by_id[ok.message_id.decode()].short_message).stat == "DELIVRD"
+        assert parse_receipt(by_id[bad.message_id.decode()].short_message).stat == "UNDELIV"
+        got = await smpp_env.client.get(
+            f"/api/v1/messages/{ok.message_id.decode()}", headers=smpp_env.auth()
+        )
+        assert got.json()["text"] == "Здравей 😀"
+        assert got.json()["encoding"] == "ucs2"
+    finally:
+        await asyncio.to_thread(e.close)
+
+
+@pytest.mark.parametrize("how", ["udh", "sar"])
+async def test_concatenated_parts_are_one_message_of_n_parts(smpp_env: Env, how: str) -> None:
+    texts = ["First part of a long message, ", "the second part, ", "and the end."]
+    e = await _open(esme(smpp_env))
+    try:
+        ids = []
+        for seq, text in enumerate(texts, start=1):
+            if how == "udh":
+                fields = {
+                    "short_message": UDH + bytes([0x42, 3, seq]) + text.encode(),
+                    "esm_class": 0x40,
+                }
+            else:
+                fields = {
+                    "short_message": text.encode(),
+                    "sar_msg_ref_num": 0x1234,
+                    "sar_total_segments": 3,
+                    "sar_segment_seqnum": seq,
+                }
+            resp = await asyncio.to_thread(
+                e.submit, destination_addr="359888123458", registered_delivery=1, **fields
+            )
+            assert resp.status == 0
+            ids.append(resp.message_id.decode())
+        message_id = ids[0].rsplit(".", 1)[0]
+        assert ids == [f"{message_id}.{i}" for i in (1, 2, 3)]
+        delivered = await asyncio.to_thread(e.wait_delivered, 3)
+        assert sorted(d.receipted_message_id.decode() for d in delivered) == ids
+        got = (
+            await smpp_env.client.get(f"/api/v1/messages/{message_id}", headers=smpp_env.auth())
+        ).json()
+        assert got["parts"] == 3
+        assert got["text"] == "".join(texts)
+        assert got["status"] == "delivered"
+        listed = (
+            await smpp_env.client.get(
+                "/api/v1/messages", params={"to": "+359888123458"}, headers=smpp_env.auth()
+            )
+        ).json()["data"]
+        assert [m["id"] for m in listed] == [message_id]
+        seen = [s for s in smpp_env.sim.submitted if s.destination == "359888123458"]
+        assert len(seen) == 3
+    finally:
+        await asyncio.to_thread(e.close)
+
+
+async def test_query_and_cancel(smpp_env: Env) -> None:
+    e = await _open(esme(smpp_env))
+    try:
+        later = await asyncio.to_thread(
+            e.submit,
+            destination_addr="359888123459",
+            short_message=b"tomorrow",
+            schedule_delivery_time="000001000000000R",  # one day from now (relative)
+        )
+        message_id = later.message_id.decode()
+        query = await asyncio.to_thread(
+            e.request, "query_sm", message_id=message_id, source_addr="ACME", source_addr_ton=5
+        )
+        assert query.status == 0
+        assert query.message_state == 1  # ENROUTE... or accepted: scheduled is not final
+        cancel = await asyncio.to_thread(
+            e.request, "cancel_sm", message_id=message_id, source_addr="ACME", source_addr_ton=5
+        )
+        assert cancel.status == 0
+        got = (
+            await smpp_env.client.get(f"/api/v1/messages/{message_id}", headers=smpp_env.auth())
+        ).json()
+        assert got["status"] == "canceled"
+        again = await asyncio.to_thread(
+            e.request, "cancel_sm", message_id=message_id, source_addr="ACME", source_addr_ton=5
+        )
+        assert again.status == CommandStatus.ESME_RCANCELFAIL
+        unknown = await asyncio.to_thread(
+            e.request, "query_sm", message_id="msg_nope", source_addr="ACME", source_addr_ton=5
+        )
+        assert unknown.status == CommandStatus.ESME_RQUERYFAIL
+    finally:
+        await asyncio.to_thread(e.close)
+
+
+async def test_throttling_and_bad_submits(smpp_env: Env) -> None:
+    e = await _open(esme(smpp_env, system_id="esme2"))
+    try:
+        statuses = []
+        for i in range(15):
+            resp = await asyncio.to_thread(
+                e.submit, destination_addr=f"3598881000{i:02d}", short_message=b"burst"
+            )
+            statuses.append(resp.status)
+        assert CommandStatus.ESME_RTHROTTLED in statuses
+        assert 0 in statuses
+        bad_dest = await asyncio.to_thread(e.submit, destination_addr="12", short_message=b"x")
+        assert bad_dest.status in (CommandStatus.ESME_RINVDSTADR, CommandStatus.ESME_RTHROTTLED)
+    finally:
+        await asyncio.to_thread(e.close)
+
+
+async def test_receipts_wait_for_a_receiver_to_bind(smpp_env: Env) -> None:
+    hook = await smpp_env.client.post(
+        "/api/v1/webhooks", json={"url": smpp_env.sink.url}, headers=smpp_env.auth()
+    )
+    assert hook.status_code == 201
+    tx = await _open(esme(smpp_env, bind="transmitter"))
+    try:
+        resp = await asyncio.to_thread(
+            tx.submit, destination_addr="359888123460", short_message=b"kept", registered_delivery=1
+        )
+        message_id = resp.message_id.decode()
+    finally:
+        await asyncio.to_thread(tx.close)
+    await smpp_env.sink.wait_status(message_id, "delivered")
+    rx = await _open(esme(smpp_env, bind="receiver"))
+    try:
+        delivered = await asyncio.to_thread(rx.wait_delivered, 1)
+        assert delivered[0].receipted_message_id.decode() == message_id
+    finally:
+        await asyncio.to_thread(rx.close)
