@@ -22,6 +22,7 @@ from smsgate.adapters.smpp_server.pipeline import GatewayHooks
 from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
+from smsgate.adapters.store.two_way import TwoWayStore
 from smsgate.config import ConnectorSettings, Settings
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
@@ -33,6 +34,8 @@ from smsgate.services.inbound import InboundService
 from smsgate.services.messages import MessageService
 from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
 from smsgate.services.smpp_ingress import SmppIngress
+from smsgate.services.two_way import TwoWayService
+from smsgate.services.two_way_manage import TwoWayManager
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,24 @@ class Gateway:
         )
         self.tracker = Tracker()
         self.delivery = DeliveryService(self.store, self.clock, self.tracker)
-        self.inbound = InboundService(self.store, self.clock, owner_of=self._owner_of)
+        # Two-way SMS: replies go through self.messages (made below, once the dispatcher is).
+        self.two_way_store = TwoWayStore(self.store)
+        self.two_way = TwoWayService(
+            self.store,
+            self.two_way_store,
+            self.clock,
+            send=lambda account, req: self.messages.send(account, req),
+            wake_webhooks=lambda: self.webhooks.wake(),
+        )
+        self.two_way_manager = TwoWayManager(
+            self.store, self.two_way_store, self.two_way, self.clock
+        )
+        self.inbound = InboundService(
+            self.two_way_store,
+            self.clock,
+            self.two_way,
+            reassembly_timeout_s=settings.inbound_reassembly_timeout_s,
+        )
         self.events = Events(self.delivery, self.inbound)
         self.connectors: dict[str, Connector] = dict(connectors or {})
         for c in settings.connectors:
@@ -145,6 +165,7 @@ class Gateway:
             default_validity_s=settings.default_validity_s,
             default_sender=default_sender,
             wake_dispatcher=self.dispatcher.wake,
+            suppressed=self.two_way_store.suppressed,
         )
         self.ingress = SmppIngress(self.store, self.clock, self.messages)
         self.delivery.on_final = self.ingress.receipts_for
@@ -180,7 +201,8 @@ class Gateway:
                 settings=settings,
                 connector_status=self.connector_status,
                 ready=self.ready,
-            )
+            ),
+            two_way=self.two_way_manager,
         )
         self._serve_http = serve_http
         self._http: uvicorn.Server | None = None
@@ -188,11 +210,6 @@ class Gateway:
         self._http_task: asyncio.Task[None] | None = None
         self._started = False
         self.http_port = 0
-
-    async def _owner_of(self, _destination: str) -> str | None:
-        # Until numbers are assigned to accounts, inbound goes to the oldest account.
-        accounts = await self.store.list_accounts()
-        return accounts[0].id if accounts else None
 
     def _smpp_sessions(self) -> list[SessionInfo]:
         return [session for server in self.smpp_servers for session in server.sessions]
@@ -234,6 +251,8 @@ class Gateway:
     async def start(self) -> None:
         await migrate(self.engine)
         await self.store.start()
+        # Before the connectors: part sets a crash left complete are stored first.
+        await self.inbound.start()
         released = await self.store.release_claims()
         if released:
             log.warning("%d parts claimed before a restart are due again", released)
@@ -293,6 +312,7 @@ class Gateway:
         await self.dispatcher.stop()
         for connector in self.connectors.values():
             await connector.stop()
+        await self.inbound.stop()
         await self.delivery.drain()
         await self.webhooks.stop()
         writer = self.store.writer

@@ -62,6 +62,9 @@ class Settings:
     default_max_parts: int = 10
     default_validity_s: int = 48 * 3600
     default_country: str = ""
+    # Inbound: parts of a concatenated message that stay incomplete this long are stored as
+    # what arrived, flagged `incomplete`.
+    inbound_reassembly_timeout_s: float = 600.0
     # Dispatcher
     dispatch_batch: int = 500
     dispatch_poll_s: float = 0.5

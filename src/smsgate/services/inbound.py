@@ -1,107 +1,140 @@
-"""Inbound (mobile-originated) messages: reassembled when concatenated, stored as received.
+"""Inbound (mobile-originated) messages: reassembled when concatenated, stored as received,
+never lost once acknowledged (DESIGN.md §2, §7).
 
-Single-part messages are committed before the connector acknowledges them. Parts of a
-concatenated message are held in memory until complete (or stored as what arrived, flagged,
-after the timeout); durable part storage and number/keyword routing come with two-way SMS.
+Connectors hand over one segment at a time (`InboundEvent`, text already decoded by its
+data_coding) and answer the SMSC only after `on_inbound` returns. So everything here is
+committed before it returns:
+
+- a single message is stored with everything it changes (`TwoWayService.plan`) in one commit;
+- each part of a concatenated one (UDH 8/16-bit, SAR, in any order, duplicates ignored) is a
+  row of `inbound_parts`; the part that completes the set stores the message and marks the
+  parts done in the same commit. A process killed at any point after a deliver_sm_resp finds
+  the parts in the database when it starts again;
+- a periodic sweep stores the sets that stay incomplete longer than the reassembly timeout
+  as what arrived, flagged with error code `incomplete` (and finishes complete sets a crash
+  left between the two commits).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
-from smsgate.codec import Reassembler
-from smsgate.domain.states import Status
 from smsgate.services.clock import Clock
-from smsgate.services.events import MESSAGE_INBOUND, deliveries_for
-from smsgate.services.ids import new_id
 from smsgate.services.ports import InboundEvent
-from smsgate.services.records import Message, NewMessage, StatusEvent
-from smsgate.services.store_port import StorePort
+from smsgate.services.two_way import InboundText, TwoWayService
+from smsgate.services.two_way_records import PartKey, PendingParts, TwoWayStorePort
 
 log = logging.getLogger(__name__)
 
-OwnerLookup = Callable[[str], Awaitable[str | None]]
-
 
 class InboundService:
+    """The gateway's `on_inbound`, plus the sweep of incomplete part sets."""
+
     def __init__(
         self,
-        store: StorePort,
+        store: TwoWayStorePort,
         clock: Clock,
+        two_way: TwoWayService,
         *,
-        owner_of: OwnerLookup,
-        reassembly_timeout_s: float = 300.0,
+        reassembly_timeout_s: float = 600.0,
+        sweep_every_s: float | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
-        self._owner_of = owner_of
-        self._reassembler = Reassembler(timeout=reassembly_timeout_s)
-        self.unowned = 0
+        self._two_way = two_way
+        self._timeout_s = reassembly_timeout_s
+        self._sweep_every_s = sweep_every_s or max(1.0, min(60.0, reassembly_timeout_s / 4))
+        self._task: asyncio.Task[None] | None = None
+        self.received = 0
+        self.incomplete = 0
+        self.duplicates = 0
 
     async def on_inbound(self, event: InboundEvent) -> None:
         now = self._clock.now()
-        text: str | None = event.text
-        if event.concat is not None and event.concat[1] > 1:
-            ref, total, seq = event.concat
-            key = (event.connector, event.source, event.destination, ref, total)
-            text = self._reassembler.add(key, ref, total, seq, event.text, now)
-        for incomplete in self._reassembler.expire(now):
-            key_parts: tuple[str, str, str, int, int] = incomplete.key  # type: ignore[assignment]
-            joined = "".join(text for _seq, text in sorted(incomplete.received))
-            await self._store_message(key_parts[1], key_parts[2], joined, now, incomplete=True)
-        if text is not None:
-            await self._store_message(event.source, event.destination, text, now)
-
-    async def _store_message(
-        self, source: str, destination: str, text: str, now: float, *, incomplete: bool = False
-    ) -> None:
-        account_id = await self._owner_of(destination)
-        if account_id is None:
-            self.unowned += 1
-            log.warning("inbound message for a number nobody owns; dropped")
+        concat = event.concat
+        if concat is None or concat[1] <= 1 or not 1 <= concat[2] <= concat[1]:
+            # Not concatenated (or nonsense concatenation info): the text is the message.
+            await self._store_whole(event, now)
             return
-        message = Message(
-            id=new_id("msg", now),
-            account_id=account_id,
-            direction="inbound",
-            to_addr=_plus(destination),
-            from_addr=_plus(source),
-            from_ton=0,
-            from_npi=0,
-            text=text,
-            status=Status.RECEIVED,
-            category="transactional",
-            encoding="",
+        ref, total, seq = concat
+        key = PartKey(
+            connector=event.connector,
+            source=event.source,
+            destination=event.destination,
+            ref=ref,
+            total=total,
+        )
+        pending = await self._store.add_part(key, seq, event.text, event.data_coding, now=now)
+        if pending is None:
+            self.duplicates += 1
+            return
+        if pending.complete:
+            await self._finish(pending, now=now)
+
+    async def _store_whole(self, event: InboundEvent, now: float) -> None:
+        mo = InboundText(
+            connector=event.connector,
+            source=event.source,
+            destination=event.destination,
+            text=event.text,
+            data_coding=event.data_coding,
             parts=1,
-            error_code="incomplete" if incomplete else None,
-            error_message="some parts never arrived" if incomplete else None,
-            source="mo",
-            created_at=now,
-            updated_at=now,
+            received_at=now,
         )
-        hooks = await self._store.webhooks_for(account_id, now=now)
-        await self._store.accept(
-            [
-                NewMessage(
-                    message=message,
-                    parts=(),
-                    due_at=None,
-                    events=(
-                        StatusEvent(
-                            message_id=message.id,
-                            seq=None,
-                            status=Status.RECEIVED,
-                            error_code=None,
-                            detail=None,
-                            created_at=now,
-                        ),
-                    ),
-                    deliveries=deliveries_for(MESSAGE_INBOUND, message, hooks, now),
-                )
-            ]
+        plan = await self._two_way.plan(mo)
+        await self._store.store_received(plan.received, plan.unrouted)
+        self.received += 1
+        await self._two_way.carry_out(plan)
+
+    async def _finish(self, pending: PendingParts, *, now: float) -> None:
+        key = pending.key
+        mo = InboundText(
+            connector=key.connector,
+            source=key.source,
+            destination=key.destination,
+            text=pending.joined(),
+            data_coding=pending.data_coding,
+            parts=key.total,
+            incomplete=not pending.complete,
+            received_at=now,
         )
+        plan = await self._two_way.plan(mo)
+        if not await self._store.finish_parts(key, plan.received, plan.unrouted, now=now):
+            self.duplicates += 1  # a concurrent duplicate of the last part finished it
+            return
+        self.received += 1
+        self.incomplete += 0 if pending.complete else 1
+        await self._two_way.carry_out(plan)
 
+    async def sweep(self) -> int:
+        """Store complete sets left behind and sets older than the timeout; forget finished
+        sets once no duplicate of them can be expected. Returns the messages stored."""
+        now = self._clock.now()
+        stored = 0
+        for pending in await self._store.pending_parts(older_than=None):
+            if pending.complete or pending.first_at <= now - self._timeout_s:
+                await self._finish(pending, now=now)
+                stored += 1
+        await self._store.purge_parts(before=now - self._timeout_s)
+        return stored
 
-def _plus(address: str) -> str:
-    return "+" + address if address.isdigit() and len(address) > 8 else address
+    async def start(self) -> None:
+        await self.sweep()
+        self._task = asyncio.create_task(self._sweeps(), name="inbound-sweep")
+
+    async def _sweeps(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_every_s)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("inbound sweep failed; trying again later")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from smsgate.services.records import (
     Part,
     PartChange,
     StatusEvent,
+    Webhook,
 )
 from smsgate.services.store_port import StorePort
 
@@ -43,6 +44,10 @@ MAX_VALIDITY_S = 7 * 24 * 3600
 MAX_SCHEDULE_S = 366 * 24 * 3600
 DATA_CODING = {codec.Encoding.GSM7: 0, codec.Encoding.UCS2: 8}
 UDHI = 0x40
+OPTED_OUT = "opted_out"
+
+# (account id, numbers) → the numbers on the account's suppression list.
+Suppressed = Callable[[str, Sequence[str]], Awaitable[set[str]]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +86,7 @@ class MessageService:
         default_validity_s: int,
         default_sender: str,
         wake_dispatcher: Callable[[], None] = lambda: None,
+        suppressed: Suppressed | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -88,6 +94,8 @@ class MessageService:
         self._default_sender = default_sender
         self._wake = wake_dispatcher
         self._refs = itertools.cycle(range(1, 256))
+        # The account's suppression list (two-way opt-outs); None: no opt-out policy.
+        self._suppressed = suppressed
 
     def build(
         self,
@@ -226,6 +234,7 @@ class MessageService:
             if replay is not None:
                 return replay, False
         new = self.build(account, req, now, idempotency=idem)
+        new = (await self._apply_optouts(account, [new], now))[0]
         try:
             await self._store.accept([new])
         except Exception as exc:
@@ -275,9 +284,29 @@ class MessageService:
                 raise InvalidRequest(
                     f"recipient {index}: {message}", field=f"messages[{index}].{field}"
                 ) from exc
+        built = await self._apply_optouts(account, built, now)
         await self._store.accept(built, batch=batch)
         self._wake()
         return batch, [b.message for b in built]
+
+    async def _apply_optouts(
+        self, account: Account, built: list[NewMessage], now: float
+    ) -> list[NewMessage]:
+        """Marketing to a number on the account's suppression list is committed as rejected
+        (error `opted_out`), with no queue row (DESIGN.md §2, §6); transactional still goes."""
+        marketing = [b.message.to_addr for b in built if b.message.category == "marketing"]
+        if self._suppressed is None or not marketing:
+            return built
+        stopped = await self._suppressed(account.id, marketing)
+        if not stopped:
+            return built
+        hooks = await self._store.webhooks_for(account.id, now=now)
+        return [
+            _opted_out(b, hooks, now)
+            if b.message.category == "marketing" and b.message.to_addr in stopped
+            else b
+            for b in built
+        ]
 
     async def cancel(self, account: Account, message_id: str) -> Message:
         message = await self._store.get_message(message_id, account.id)
@@ -313,3 +342,28 @@ class MessageService:
 
 def _replace_status(message: Message, status: str, now: float) -> Message:
     return replace(message, status=status, updated_at=now)
+
+
+def _opted_out(new: NewMessage, hooks: tuple[Webhook, ...], now: float) -> NewMessage:
+    message = replace(
+        new.message,
+        status=Status.REJECTED,
+        error_code=OPTED_OUT,
+        error_message="the recipient opted out of marketing messages",
+    )
+    event = StatusEvent(
+        message_id=message.id,
+        seq=None,
+        status=Status.REJECTED,
+        error_code=OPTED_OUT,
+        detail=message.error_message,
+        created_at=now,
+    )
+    return replace(
+        new,
+        message=message,
+        parts=tuple(replace(p, status=Status.REJECTED) for p in new.parts),
+        due_at=None,
+        events=(event,),
+        deliveries=deliveries_for(MESSAGE_STATUS, message, hooks, now),
+    )

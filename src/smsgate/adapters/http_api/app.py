@@ -7,19 +7,31 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from smsgate import __version__
-from smsgate.adapters.http_api import errors, routes_admin, routes_messages, routes_webhooks
+from smsgate.adapters.http_api import (
+    errors,
+    routes_admin,
+    routes_conversations,
+    routes_keywords,
+    routes_messages,
+    routes_numbers,
+    routes_optouts,
+    routes_webhooks,
+)
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import JsonResponse
 from smsgate.adapters.http_api.fast_path import FastSend
 from smsgate.adapters.http_api.limits import BodySizeLimit, RateLimiter
+from smsgate.services.two_way_manage import TwoWayManager
 
 
-def create_asgi(ctx: ApiContext) -> ASGIApp:
+def create_asgi(ctx: ApiContext, *, two_way: TwoWayManager | None = None) -> ASGIApp:
     """The application with the fast front for sending."""
-    return FastSend(create_app(ctx), ctx=ctx, max_body_bytes=ctx.settings.max_body_bytes)
+    return FastSend(
+        create_app(ctx, two_way=two_way), ctx=ctx, max_body_bytes=ctx.settings.max_body_bytes
+    )
 
 
-def create_app(ctx: ApiContext) -> FastAPI:
+def create_app(ctx: ApiContext, *, two_way: TwoWayManager | None = None) -> FastAPI:
     app = FastAPI(
         title="smsgate",
         version=__version__,
@@ -33,6 +45,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(routes_messages.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_admin.router)
+    if two_way is not None:
+        # Two-way SMS (numbers, keywords, conversations, opt-outs): routes_numbers.manager.
+        app.state.two_way = two_way
+        for module in (routes_numbers, routes_keywords, routes_conversations, routes_optouts):
+            app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
