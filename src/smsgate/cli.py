@@ -132,6 +132,7 @@ async def _demo(args: argparse.Namespace) -> int:
         async with gateway:
             api_key = await _demo_account(gateway, data_dir)
             smpp_login = await _demo_smpp_login(gateway, data_dir)
+            number = await _demo_number(gateway)
             info = {
                 "http_url": gateway.http_url,
                 "docs_url": gateway.http_url + "/docs",
@@ -143,6 +144,7 @@ async def _demo(args: argparse.Namespace) -> int:
                     "password": smpp_login[1],
                 },
                 "simulator": {"smpp_port": sim.port, "control_url": sim.control_url},
+                "number": number,
             }
             state = data_dir / "demo.json"
             tmp = state.with_suffix(".tmp")
@@ -157,6 +159,7 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"password={smpp_login[1]}",
                 flush=True,
             )
+            print(f"  number:   {number} (keyword HOURS answers; STOP, START, HELP)", flush=True)
             print(f"  data:     {data_dir}  (details in {state})", flush=True)
             print(
                 f"  try: curl -s -X POST {gateway.http_url}/api/v1/messages "
@@ -179,12 +182,37 @@ async def _demo_account(gateway: Any, data_dir: Path) -> str:
     account = await gateway.store.account_by_name("demo")
     if account is None:
         account = await gateway.store.create_account(
-            name="demo", role="admin", default_country="BG", now=now
+            name="demo", role="admin", default_country="BG", help_text=DEMO_HELP, now=now
         )
     _key, secret = await gateway.store.create_api_key(account.id, name="demo", now=now)
     secret_file.write_text(secret + "\n")
     os.chmod(secret_file, 0o600)
     return str(secret)
+
+
+DEMO_NUMBER = "+35924001234"
+DEMO_HELP = "Demo shop: text HOURS for opening hours. STOP to opt out, START to opt in."
+
+
+async def _demo_number(gateway: Any) -> str:
+    """The demo account's long number with a sample auto-reply keyword (kept across runs)."""
+    from smsgate.services.two_way_manage import RuleRequest
+
+    account = await gateway.store.account_by_name("demo")
+    manager = gateway.two_way_manager
+    if any(n.number == DEMO_NUMBER for n in await manager.numbers(account)):
+        return DEMO_NUMBER
+    await manager.assign_number(DEMO_NUMBER, account_id=account.id, description="demo")
+    await manager.add_rule(
+        account,
+        RuleRequest(
+            number=DEMO_NUMBER,
+            keyword="HOURS",
+            action="reply",
+            reply_text="We are open Mon-Fri 9:00-18:00. You wrote: {text}",
+        ),
+    )
+    return DEMO_NUMBER
 
 
 async def _demo_smpp_login(gateway: Any, data_dir: Path) -> tuple[str, str]:
@@ -404,6 +432,31 @@ async def _simulator_smpp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulator_mo(args: argparse.Namespace) -> int:
+    """Inject an inbound message through a running simulator's control API (POST /mo)."""
+    import httpx
+
+    url = args.control_url
+    if args.data_dir:
+        info = json.loads((Path(args.data_dir) / "demo.json").read_text())
+        url = url or info["simulator"]["control_url"]
+    if not url:
+        print("give --control-url (or --data-dir of a running demo)", file=sys.stderr)
+        return 2
+    body = {
+        "from": args.sender,
+        "to": args.to,
+        "text": args.text,
+        "concat": None if args.concat == "none" else args.concat,
+        "shuffle": args.shuffle,
+        "duplicate": args.duplicate,
+        "data_coding": args.encoding,
+    }
+    response = httpx.post(url.rstrip("/") + "/mo", json=body, timeout=30)
+    print(json.dumps(response.json()))
+    return 0 if response.status_code == 200 else 1
+
+
 # ---- parser -------------------------------------------------------------------------------
 
 
@@ -480,6 +533,16 @@ def build_parser() -> argparse.ArgumentParser:
     smpp.add_argument("--throttle-tps", type=float)
     smpp.add_argument("--disconnect-every", type=float)
     smpp.add_argument("--control-port", type=int, help="HTTP control API port (0: free)")
+    mo = sim_sub.add_parser("mo", help="inject an inbound message into a running simulator")
+    mo.add_argument("--from", dest="sender", required=True, help="the mobile's number")
+    mo.add_argument("--to", required=True, help="the number it writes to")
+    mo.add_argument("--text", required=True)
+    mo.add_argument("--concat", choices=("udh8", "udh16", "sar", "none"), default="udh8")
+    mo.add_argument("--shuffle", action="store_true", help="send the parts in random order")
+    mo.add_argument("--duplicate", action="store_true", help="send one part twice")
+    mo.add_argument("--encoding", choices=("auto", "gsm7", "ucs2"), default="auto")
+    mo.add_argument("--data-dir", help="read the control URL from a demo's demo.json")
+    mo.add_argument("--control-url", help="the simulator's control API")
     return parser
 
 
@@ -492,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(_demo(args))
         if args.command == "run":
             return _run(_serve(args))
+        if args.command == "simulator" and args.kind == "mo":
+            return _simulator_mo(args)
         if args.command == "simulator":
             return _run(_simulator_smpp(args))
         handlers: dict[str, Callable[[argparse.Namespace], int]] = {
