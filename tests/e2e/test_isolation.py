@@ -45,6 +45,19 @@ class Owned:
     webhook: str
     key: str
     key_secret: str
+    number_id: str
+    rule: str
+
+
+NUMBER = "+359885000100"  # A's long number (assigned by the admin)
+PEER = "+359888300001"  # wrote to A's number: A's conversation
+OPTED_OUT = "+359888400001"  # on A's suppression list
+# Admin-only routes outside /api/v1/admin/ (checked like those: 403 for an ordinary key).
+ADMIN_ONLY = {
+    ("POST", "/api/v1/numbers"),
+    ("DELETE", "/api/v1/numbers/{number_id}"),
+    ("GET", "/api/v1/numbers/unrouted"),
+}
 
 
 Case = Callable[[Env, Owned], Awaitable[None]]
@@ -83,6 +96,7 @@ async def make_owned(env: Env) -> Owned:
     assert hook.status_code == 201, hook.text
     key = await env.client.post("/api/v1/keys", json={"name": "second"}, headers=a)
     assert key.status_code == 201, key.text
+    number_id, rule = await make_two_way(env)
     return Owned(
         sent.json()["id"],
         later.json()["id"],
@@ -90,7 +104,42 @@ async def make_owned(env: Env) -> Owned:
         hook.json()["id"],
         key.json()["id"],
         key.json()["key"],
+        number_id,
+        rule,
     )
+
+
+async def admin_key(env: Env) -> str:
+    now = env.gateway.clock.now()
+    root = await env.gateway.store.account_by_name("root")
+    if root is None:
+        root = await env.gateway.store.create_account(name="root", role="admin", now=now)
+    _, secret = await env.gateway.store.create_api_key(root.id, name="t", now=now)
+    return secret
+
+
+async def make_two_way(env: Env) -> tuple[str, str]:
+    """A's number (assigned by an admin), a keyword rule on it, an opt-out, and a conversation
+    (the simulator delivers a message from PEER to A's number)."""
+    a = env.auth(env.key_a)
+    number = await env.client.post(
+        "/api/v1/numbers",
+        json={"number": NUMBER, "account_id": env.account_a},
+        headers=env.auth(await admin_key(env)),
+    )
+    assert number.status_code == 201, number.text
+    rule = await env.client.post(
+        "/api/v1/keywords",
+        json={"number": NUMBER, "keyword": "INFO", "action": "reply", "reply_text": "hi"},
+        headers=a,
+    )
+    assert rule.status_code == 201, rule.text
+    optout = await env.client.post("/api/v1/optouts", json={"number": OPTED_OUT}, headers=a)
+    assert optout.status_code == 201, optout.text
+    await env.sim.inject_mo(PEER[1:], NUMBER[1:], "hello A")
+    thread = await env.client.get(f"/api/v1/conversations/{PEER}", headers=a)
+    assert thread.status_code == 200, thread.text
+    return number.json()["id"], rule.json()["id"]
 
 
 async def _b(env: Env, method: str, url: str, **kwargs: Any) -> Any:
@@ -252,6 +301,101 @@ async def _revoke_key(env: Env, o: Owned) -> None:
     assert still.json()["id"] == env.account_a
 
 
+# ---- two-way: numbers, keyword rules, opt-outs, conversations -----------------------------
+
+
+@case("GET", "/api/v1/numbers")
+async def _list_numbers(env: Env, o: Owned) -> None:
+    assert o.number_id in {n["id"] for n in (await _a(env, "GET", "/api/v1/numbers")).json()}
+    assert o.number_id not in {n["id"] for n in (await _b(env, "GET", "/api/v1/numbers")).json()}
+
+
+@case("GET", "/api/v1/numbers/{number_id}")
+async def _get_number(env: Env, o: Owned) -> None:
+    assert (await _a(env, "GET", f"/api/v1/numbers/{o.number_id}")).status_code == 200
+    await _refused(env, "GET", f"/api/v1/numbers/{o.number_id}")
+
+
+@case("POST", "/api/v1/keywords")
+async def _create_rule(env: Env, o: Owned) -> None:
+    # B cannot hang a rule on A's number.
+    body = {"number": NUMBER, "keyword": "B", "action": "reply", "reply_text": "b"}
+    await _refused(env, "POST", "/api/v1/keywords", json=body)
+    rules = (await _a(env, "GET", "/api/v1/keywords")).json()
+    assert [r["id"] for r in rules] == [o.rule]
+
+
+@case("GET", "/api/v1/keywords")
+async def _list_rules(env: Env, o: Owned) -> None:
+    assert o.rule in {r["id"] for r in (await _a(env, "GET", "/api/v1/keywords")).json()}
+    for query in ({}, {"number": NUMBER}):
+        listed = await _b(env, "GET", "/api/v1/keywords", params=query)
+        assert listed.status_code in (200, 404), listed.text
+        if listed.status_code == 200:
+            assert o.rule not in {r["id"] for r in listed.json()}
+
+
+@case("GET", "/api/v1/keywords/{rule_id}")
+async def _get_rule(env: Env, o: Owned) -> None:
+    assert (await _a(env, "GET", f"/api/v1/keywords/{o.rule}")).status_code == 200
+    await _refused(env, "GET", f"/api/v1/keywords/{o.rule}")
+
+
+@case("DELETE", "/api/v1/keywords/{rule_id}")
+async def _delete_rule(env: Env, o: Owned) -> None:
+    await _refused(env, "DELETE", f"/api/v1/keywords/{o.rule}")
+    assert (await _a(env, "GET", f"/api/v1/keywords/{o.rule}")).status_code == 200
+
+
+@case("GET", "/api/v1/optouts")
+async def _list_optouts(env: Env, o: Owned) -> None:
+    mine = (await _a(env, "GET", "/api/v1/optouts")).json()["data"]
+    assert OPTED_OUT in {x["number"] for x in mine}
+    theirs = (await _b(env, "GET", "/api/v1/optouts")).json()["data"]
+    assert OPTED_OUT not in {x["number"] for x in theirs}
+
+
+@case("POST", "/api/v1/optouts")
+async def _add_optout(env: Env, o: Owned) -> None:
+    # B's own list; A's entry is untouched and B's does not show up for A.
+    made = await _b(env, "POST", "/api/v1/optouts", json={"number": "+359888400002"})
+    assert made.status_code == 201, made.text
+    await _refused_for_a(env, "/api/v1/optouts/+359888400002")
+
+
+@case("GET", "/api/v1/optouts/{number}")
+async def _get_optout(env: Env, o: Owned) -> None:
+    assert (await _a(env, "GET", f"/api/v1/optouts/{OPTED_OUT}")).status_code == 200
+    await _refused(env, "GET", f"/api/v1/optouts/{OPTED_OUT}")
+
+
+@case("DELETE", "/api/v1/optouts/{number}")
+async def _delete_optout(env: Env, o: Owned) -> None:
+    await _refused(env, "DELETE", f"/api/v1/optouts/{OPTED_OUT}")
+    assert (await _a(env, "GET", f"/api/v1/optouts/{OPTED_OUT}")).status_code == 200
+
+
+@case("GET", "/api/v1/conversations")
+async def _list_conversations(env: Env, o: Owned) -> None:
+    mine = (await _a(env, "GET", "/api/v1/conversations")).json()["data"]
+    assert mine, "A has a conversation"
+    theirs = (await _b(env, "GET", "/api/v1/conversations")).json()["data"]
+    assert theirs == []
+
+
+@case("GET", "/api/v1/conversations/{peer}")
+async def _read_conversation(env: Env, o: Owned) -> None:
+    await _refused(env, "GET", f"/api/v1/conversations/{PEER}")
+    assert (await _a(env, "GET", f"/api/v1/conversations/{PEER}")).status_code == 200
+
+
+@case("POST", "/api/v1/conversations/{peer}")
+async def _reply(env: Env, o: Owned) -> None:
+    before = len((await _b(env, "GET", "/api/v1/messages")).json()["data"])
+    await _refused(env, "POST", f"/api/v1/conversations/{PEER}", json={"text": "not yours"})
+    assert len((await _b(env, "GET", "/api/v1/messages")).json()["data"]) == before
+
+
 # ---- the test -----------------------------------------------------------------------------
 
 
@@ -285,7 +429,7 @@ def _fill(path: str, value: str) -> str:
 async def test_every_route_refuses_the_other_accounts_objects(env: Env) -> None:
     app: FastAPI = env.gateway.api.app  # type: ignore[attr-defined]  # FastSend wraps the app
     routes = app_routes(app)
-    admin = {r for r in routes if r[1].startswith(ADMIN_PREFIX)}
+    admin = {r for r in routes if r[1].startswith(ADMIN_PREFIX)} | ADMIN_ONLY
     uncovered = routes - admin - PUBLIC - CASES.keys()
     assert not uncovered, f"routes without an isolation case: {sorted(uncovered)}"
     stale = CASES.keys() - routes
@@ -308,9 +452,7 @@ async def test_every_route_refuses_the_other_accounts_objects(env: Env) -> None:
 
 async def test_admin_routes_answer_an_admin(env: Env) -> None:
     """The 403s above are about the role, not broken routes: an admin key gets through."""
-    now = env.gateway.clock.now()
-    root = await env.gateway.store.create_account(name="root", role="admin", now=now)
-    _, secret = await env.gateway.store.create_api_key(root.id, name="t", now=now)
+    secret = await admin_key(env)
     listed = await env.client.get("/api/v1/admin/accounts", headers=env.auth(secret))
     assert listed.status_code == 200
     assert {env.account_a, env.account_b} <= {a["id"] for a in listed.json()}
