@@ -347,14 +347,14 @@ def _replace_status(message: Message, status: str, now: float) -> Message:
 def _opted_out(new: NewMessage, hooks: tuple[Webhook, ...], now: float) -> NewMessage:
     message = replace(
         new.message,
-        status=Status.REJECTED,
+        status=Status.REJECTED.value,
         error_code=OPTED_OUT,
         error_message="the recipient opted out of marketing messages",
     )
     event = StatusEvent(
         message_id=message.id,
         seq=None,
-        status=Status.REJECTED,
+        status=Status.REJECTED.value,
         error_code=OPTED_OUT,
         detail=message.error_message,
         created_at=now,
@@ -362,7 +362,7 @@ def _opted_out(new: NewMessage, hooks: tuple[Webhook, ...], now: float) -> NewMe
     return replace(
         new,
         message=message,
-        parts=tuple(replace(p, status=Status.REJECTED) for p in new.parts),
+        parts=tuple(replace(p, status=Status.REJECTED.value) for p in new.parts),
         due_at=None,
         events=(event,),
         deliveries=deliveries_for(MESSAGE_STATUS, message, hooks, now),

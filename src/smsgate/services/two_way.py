@@ -269,7 +269,7 @@ class TwoWayService:
             from_ton=1 if peer.startswith("+") else 0,
             from_npi=1 if peer.startswith("+") else 0,
             text=mo.text,
-            status=Status.RECEIVED,
+            status=Status.RECEIVED.value,
             category="transactional",
             encoding=ENCODINGS.get(mo.data_coding, ""),
             parts=mo.parts,
@@ -288,7 +288,7 @@ class TwoWayService:
         event = StatusEvent(
             message_id=message.id,
             seq=None,
-            status=Status.RECEIVED,
+            status=Status.RECEIVED.value,
             error_code=message.error_code,
             detail=f"keyword {decision.keyword}: {decision.action}" if decision.action else None,
             created_at=now,
