@@ -14,6 +14,8 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
+from smsgate.smpp import Pdu, decode, encode
+
 WAIT_S = 15
 
 
@@ -26,7 +28,7 @@ class Esme:
         self.password = password
         self.bind_kind = bind
         self.delivered: list[Any] = []
-        self.client.set_message_received_handler(self.delivered.append)
+        self.client.set_message_received_handler(lambda pdu: self.delivered.append(pdu))
 
     def open(self) -> None:
         self.client.connect()
@@ -70,6 +72,20 @@ class Esme:
                 continue
             if got.sequence == pdu.sequence:
                 return got
+
+    def request_raw(self, pdu: Pdu) -> Pdu:
+        """For PDUs smpplib lacks (cancel_sm, replace_sm): our codec on smpplib's socket."""
+        self.client._socket.sendall(encode(pdu))
+        while True:
+            header = self.client._recv_exact(16)
+            length = int.from_bytes(header[:4], "big")
+            frame = header + self.client._recv_exact(length - 16)
+            got = decode(frame)
+            if got.sequence_number == pdu.sequence_number:
+                return got
+
+    def next_sequence(self) -> int:
+        return int(self.client.next_sequence())
 
     def submit(self, **fields: Any) -> Any:
         base = {

@@ -11,6 +11,7 @@ import pytest
 
 from smsgate.services.records import SmppCredentials
 from smsgate.services.smpp_ingress import hash_password
+from smsgate.smpp import CancelSm
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.receipt import parse_receipt
 from tests.e2e.conftest import Env, running_env
@@ -188,19 +189,25 @@ async def test_query_and_cancel(smpp_env: Env) -> None:
             e.request, "query_sm", message_id=message_id, source_addr="ACME", source_addr_ton=5
         )
         assert query.status == 0
-        assert query.message_state == 1  # ENROUTE... or accepted: scheduled is not final
-        cancel = await asyncio.to_thread(
-            e.request, "cancel_sm", message_id=message_id, source_addr="ACME", source_addr_ton=5
-        )
-        assert cancel.status == 0
+        assert query.message_state == 1  # ENROUTE: scheduled, not final
+
+        def cancel_sm() -> int:
+            pdu = CancelSm(
+                sequence_number=e.next_sequence(),
+                message_id=message_id,
+                source_addr="ACME",
+                source_addr_ton=5,
+                destination_addr="359888123459",
+                dest_addr_ton=1,
+            )
+            return e.request_raw(pdu).command_status
+
+        assert await asyncio.to_thread(cancel_sm) == 0
         got = (
             await smpp_env.client.get(f"/api/v1/messages/{message_id}", headers=smpp_env.auth())
         ).json()
         assert got["status"] == "canceled"
-        again = await asyncio.to_thread(
-            e.request, "cancel_sm", message_id=message_id, source_addr="ACME", source_addr_ton=5
-        )
-        assert again.status == CommandStatus.ESME_RCANCELFAIL
+        assert await asyncio.to_thread(cancel_sm) == CommandStatus.ESME_RCANCELFAIL
         unknown = await asyncio.to_thread(
             e.request, "query_sm", message_id="msg_nope", source_addr="ACME", source_addr_ton=5
         )

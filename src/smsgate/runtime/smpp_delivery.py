@@ -34,13 +34,8 @@ def deliver_sm_of(row: PendingSmpp) -> DeliverSm:
         tlvs.append(Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, fields.pop("receipted_message_id")))
     if "message_state" in fields:
         tlvs.append(Tlv.int(TlvTag.MESSAGE_STATE, fields.pop("message_state"), size=1))
-    text = fields.pop("short_message")
-    encoded = (
-        bytes.fromhex(fields.pop("short_message_hex"))
-        if "short_message_hex" in fields
-        else text.encode("latin-1")
-    )
-    return DeliverSm(sequence_number=0, short_message=encoded, tlvs=tuple(tlvs), **fields)
+    short_message = bytes.fromhex(fields.pop("short_message_hex"))
+    return DeliverSm(sequence_number=0, short_message=short_message, tlvs=tuple(tlvs), **fields)
 
 
 class SmppDelivery:

@@ -80,11 +80,10 @@ class SubmitRefused(DomainError):
 
 
 def message_state(status: str) -> MessageState:
+    """SMPP 3.4 §5.2.28: every message still on its way (queued, scheduled, sent) is ENROUTE."""
     if status in STATE_OF:
         return STATE_OF[Status(status)]
-    if status in (Status.SENT,):
-        return MessageState.ENROUTE
-    return MessageState.ACCEPTED if status != Status.RECEIVED else MessageState.DELIVERED
+    return MessageState.DELIVERED if status == Status.RECEIVED else MessageState.ENROUTE
 
 
 def smpp_id(message_id: str, seq: int | None) -> str:

@@ -59,7 +59,8 @@ def test_message_states() -> None:
     assert message_state("delivered") == MessageState.DELIVERED
     assert message_state("undelivered") == MessageState.UNDELIVERABLE
     assert message_state("sent") == MessageState.ENROUTE
-    assert message_state("queued") == MessageState.ACCEPTED
+    assert message_state("queued") == MessageState.ENROUTE
+    assert message_state("scheduled") == MessageState.ENROUTE
 
 
 def _message(source: str, receipt: int) -> Message:
