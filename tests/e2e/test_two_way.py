@@ -8,11 +8,14 @@ after the commit (and the replies' commits): no waiting needed to read the resul
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -20,6 +23,7 @@ from smsgate.adapters.store import schema
 from smsgate.domain.keywords import LANGUAGES, START_WORDS, STOP_WORDS
 from smsgate.services.events import verify
 from tests.e2e.conftest import Env, running_env
+from tests.e2e.test_cli import SMSGATE, _start, _stop, _wait_line
 
 NUMBER_A = "+35924001234"
 NUMBER_B = "+35924005678"
@@ -473,3 +477,85 @@ async def test_numbers_and_keywords_api_isolation_and_admin(tw: TwoWay) -> None:
     ).status_code == 204
     await tw.mo("after unassign")
     assert await tw.inbound() == []
+
+
+# ---- durability: a real process killed right after acknowledging -----------------------------
+
+
+def _wait_all(proc: subprocess.Popen[str], markers: set[str]) -> list[str]:
+    """Read the process's output until every marker was seen (in any order)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    missing = set(markers)
+    while missing:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("process ended early:\n" + "".join(lines))
+        lines.append(line)
+        missing = {m for m in missing if m not in line}
+    return lines
+
+
+def test_inbound_kept_when_the_gateway_is_killed_after_acknowledging(tmp_path: Path) -> None:
+    sim = _start(["simulator", "smpp", "--port", "0", "--control-port", "0"])
+    gw: subprocess.Popen[str] | None = None
+    try:
+        lines = _wait_all(sim, {"SMPP simulator listening on", "control API on"})
+        sim_port = int(next(x for x in lines if "listening on" in x).rsplit(":", 1)[1])
+        control = next(x for x in lines if "control API on" in x).split(" on ", 1)[1].strip()
+        config = tmp_path / "gw.toml"
+        config.write_text(
+            f'database_url = "sqlite:///{tmp_path}/gw.db"\nhttp_port = 0\nsmpp_port = 0\n'
+            f'log_level = "INFO"\n[[connectors]]\nname = "smsc"\nport = {sim_port}\n'
+            'system_id = "gw"\npassword = "pw"\n[[routes]]\nconnectors = ["smsc"]\n'
+        )
+
+        def account(*args: str) -> str:
+            out = subprocess.run(
+                [*SMSGATE, "accounts", "create", *args, "--config", str(config)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            return out.rsplit(" ", 1)[1].strip()
+
+        admin, shop = account("ops", "--admin"), account("shop")
+        gw = _start(["run", "--config", str(config)])
+        lines = _wait_all(gw, {"listening on http", "connector smsc is up"})
+        url = next(x for x in lines if "listening on http" in x).rsplit(" ", 1)[1].strip()
+        shop_id = httpx.get(url + "/api/v1/account", headers=_bearer(shop)).json()["id"]
+        assigned = httpx.post(
+            url + "/api/v1/numbers",
+            json={"number": NUMBER_A, "account_id": shop_id},
+            headers=_bearer(admin),
+        )
+        assert assigned.status_code == 201, assigned.text
+        injected = httpx.post(
+            control + "/mo",
+            json={"from": PEER, "to": NUMBER_A, "text": LONG_UCS2, "shuffle": True},
+            timeout=30,
+        )
+        # Every part, the last one included, was acknowledged (deliver_sm_resp ESME_ROK).
+        assert injected.json()["parts"] >= 2
+        gw.kill()  # kill -9, right after the acknowledgement
+        gw.wait(timeout=30)
+        assert gw.stdout is not None
+        gw.stdout.close()
+        gw = _start(["run", "--config", str(config)])
+        url = _wait_line(gw, "listening on http")[-1].rsplit(" ", 1)[1].strip()
+        listed = httpx.get(
+            url + "/api/v1/messages", params={"direction": "inbound"}, headers=_bearer(shop)
+        ).json()["data"]
+        assert [(m["text"], m["from"], m["status"]) for m in listed] == [
+            (LONG_UCS2, PEER, "received")
+        ]
+        thread = httpx.get(url + f"/api/v1/conversations/{PEER}", headers=_bearer(shop)).json()
+        assert [m["text"] for m in thread["messages"]] == [LONG_UCS2]
+    finally:
+        if gw is not None and gw.poll() is None:
+            _stop(gw)
+        _stop(sim)
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
