@@ -11,7 +11,7 @@ import pytest
 
 from smsgate.services.records import SmppCredentials
 from smsgate.services.smpp_ingress import hash_password
-from smsgate.smpp import CancelSm
+from smsgate.smpp import CancelSm, DataSm, DataSmResp, ReplaceSm, Tlv, TlvTag
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.receipt import parse_receipt
 from tests.e2e.conftest import Env, running_env
@@ -253,3 +253,58 @@ async def test_receipts_wait_for_a_receiver_to_bind(smpp_env: Env) -> None:
         assert delivered[0].receipted_message_id.decode() == message_id
     finally:
         await asyncio.to_thread(rx.close)
+
+
+async def test_replace_scheduled_and_data_sm(smpp_env: Env) -> None:
+    e = await _open(esme(smpp_env))
+    try:
+        later = await asyncio.to_thread(
+            e.submit,
+            destination_addr="359888123461",
+            short_message=b"old text",
+            schedule_delivery_time="000001000000000R",
+        )
+        message_id = later.message_id.decode()
+
+        def replace_sm() -> int:
+            pdu = ReplaceSm(
+                sequence_number=e.next_sequence(),
+                message_id=message_id,
+                source_addr="ACME",
+                source_addr_ton=5,
+                short_message=b"new text",
+            )
+            return e.request_raw(pdu).command_status
+
+        assert await asyncio.to_thread(replace_sm) == 0
+        got = (
+            await smpp_env.client.get(f"/api/v1/messages/{message_id}", headers=smpp_env.auth())
+        ).json()
+        assert got["text"] == "new text"
+        assert got["status"] == "scheduled"
+
+        def data_sm() -> DataSmResp:
+            pdu = DataSm(
+                sequence_number=e.next_sequence(),
+                source_addr="ACME",
+                source_addr_ton=5,
+                destination_addr="359888123462",
+                dest_addr_ton=1,
+                data_coding=0,
+                tlvs=(Tlv.octets(TlvTag.MESSAGE_PAYLOAD, b"x" * 300),),
+            )
+            resp = e.request_raw(pdu)
+            assert isinstance(resp, DataSmResp)
+            return resp
+
+        resp = await asyncio.to_thread(data_sm)
+        assert resp.command_status == 0
+        long = (
+            await smpp_env.client.get(
+                f"/api/v1/messages/{resp.message_id}", headers=smpp_env.auth()
+            )
+        ).json()
+        assert long["text"] == "x" * 300
+        assert long["parts"] == 2
+    finally:
+        await asyncio.to_thread(e.close)
