@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -22,8 +23,17 @@ class Principal:
     key: ApiKey
 
 
-def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+def failure_delay(failures: int) -> float:
+    """How long the answer to the n-th failed authentication from one address is held:
+    nothing for the first FREE_FAILURES, then 0.1 s more for each, up to MAX_DELAY_S."""
+    return min(MAX_DELAY_S, 0.1 * max(0, failures - FREE_FAILURES))
+
+
+def _unauthorized(message: str, *, retry_after: float = 0.0) -> ApiError:
+    headers = {"WWW-Authenticate": "Bearer"}
+    if retry_after > 0:  # tell a well-meaning client to back off; a guesser is slowed anyway
+        headers["Retry-After"] = str(math.ceil(retry_after))
+    return ApiError(401, "unauthorized", message, headers=headers)
 
 
 async def authenticate(request: Request) -> Principal:
@@ -44,9 +54,11 @@ async def check_credentials(ctx: ApiContext, header: str, client: str) -> Princi
         if now - since > FAILURE_WINDOW_S:
             count, since = 0, now
         ctx.auth_failures[client] = (count + 1, since)
-        if count >= FREE_FAILURES:
-            await asyncio.sleep(min(MAX_DELAY_S, 0.1 * (count - FREE_FAILURES + 1)))
-        raise _unauthorized("the API key is not valid")
+        delay = failure_delay(count + 1)
+        if delay > 0:
+            ctx.auth_delayed_s += delay
+            await asyncio.sleep(delay)
+        raise _unauthorized("the API key is not valid", retry_after=delay)
     wait = ctx.rate_limiter.check(found[1].id, now)
     if wait > 0:
         raise ApiError(

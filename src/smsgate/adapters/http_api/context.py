@@ -24,3 +24,4 @@ class ApiContext:
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     # Failed authentications per client address, to slow down guessing.
     auth_failures: dict[str, tuple[int, float]] = field(default_factory=dict)
+    auth_delayed_s: float = 0.0  # seconds answers to failed authentications were held, in all
