@@ -480,10 +480,18 @@ class Store:
         return due
 
     async def release_claims(self) -> int:
-        """Single-node start-up: whatever this node had claimed before a crash is due again."""
-        return await self._rowcount(
+        """Single-node start-up: whatever this node had claimed before a crash is due again
+        (parts to send, and webhook deliveries: else those wait out their lease)."""
+        parts = await self._rowcount(
             update(t.outbox).where(t.outbox.c.claimed_until.is_not(None)).values(claimed_until=None)
         )
+        d = t.webhook_deliveries.c
+        hooks = await self._rowcount(
+            update(t.webhook_deliveries)
+            .where(d.claimed_until.is_not(None), d.status == "pending")
+            .values(claimed_until=None)
+        )
+        return parts + hooks
 
     async def queue_depth(self) -> int:
         rows = await self._read(select(func.count().label("n")).select_from(t.outbox))
