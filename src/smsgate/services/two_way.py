@@ -325,7 +325,12 @@ class TwoWayService:
         if plan.has_deliveries:
             self._wake_webhooks()
         for reply in plan.replies:
-            await self.send_reply(reply)
+            # The message is committed: failing here would make the SMSC deliver it again
+            # (and store it twice), so a reply that cannot be sent is logged, not raised.
+            try:
+                await self.send_reply(reply)
+            except Exception:
+                log.exception("a reply to an inbound message could not be sent")
 
     async def send_reply(self, reply: Reply, *, raise_errors: bool = False) -> Message | None:
         """Send one reply as a transactional message; None when it cannot be sent (say, the
