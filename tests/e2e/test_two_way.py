@@ -559,3 +559,46 @@ def test_inbound_kept_when_the_gateway_is_killed_after_acknowledging(tmp_path: P
 
 def _bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def test_cli_simulator_mo_against_a_running_demo(tmp_path: Path) -> None:
+    demo = _start(
+        ["demo", "--data-dir", str(tmp_path), "--http-port", "0", "--smpp-port", "0", "--no-open"]
+    )
+    try:
+        _wait_line(demo, "API key:")
+        info = json.loads((tmp_path / "demo.json").read_text())
+        assert info["number"] == "+35924001234"
+        mo = subprocess.run(
+            [
+                *SMSGATE,
+                "simulator",
+                "mo",
+                "--data-dir",
+                str(tmp_path),
+                "--from",
+                "+359888123456",
+                "--to",
+                info["number"],
+                "--text",
+                "Hours? " + LONG_GSM,
+                "--concat",
+                "sar",
+                "--shuffle",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert json.loads(mo.stdout)["parts"] == 2
+        thread = httpx.get(
+            info["http_url"] + "/api/v1/conversations/+359888123456",
+            headers=_bearer(info["api_key"]),
+        ).json()
+        assert [(m["direction"], m["text"][:30]) for m in thread["messages"]] == [
+            ("outbound", "We are open Mon-Fri 9:00-18:00"),
+            ("inbound", ("Hours? " + LONG_GSM)[:30]),
+        ]
+    finally:
+        _stop(demo)
