@@ -1,0 +1,540 @@
+"""SMPP ingress benchmark (issue 4): one ESME bind, window 100, N submit_sm into the gateway.
+
+Starts the SMSC simulator and the gateway (`smsgate run`, SQLite in a temporary directory,
+its customer SMPP server on a free port) as separate processes, like bench/e2e.py, with an
+account and its SMPP login made beforehand (`smsgate accounts create --admin`, then the admin
+API). This process is the ESME: a raw asyncio protocol around smsgate's sans-I/O
+`smsgate.smpp.Connection`, bound as a transceiver, keeping `--window` submit_sm outstanding.
+
+Phase 1: N submit_sm of 160 GSM characters without registered_delivery. Acknowledged
+submits/s = N ÷ seconds from the first submit_sm written to the last submit_sm_resp read;
+every ESME_ROK is durable (the gateway commits the message before answering). The phase ends
+when the simulator has received the N messages and sent their receipts to the gateway, so
+that phase 2 starts on an idle gateway.
+
+Phase 2: the same N with registered_delivery=1, each deliver_sm receipt answered with
+deliver_sm_resp. Full cycle messages/s = N ÷ seconds from the first submit_sm to the last
+receipt; every receipt's receipted_message_id must be one of the ids the gateway returned.
+
+Also reports p50/p99 submit→resp latency, gateway CPU per message and peak RSS, and writes
+bench/results/smpp_ingress.json. Figures only: it asserts nothing about speed, but exits 1
+when a submit was not answered ESME_ROK or a receipt did not come back within --timeout.
+
+    .venv/bin/python bench/smpp_ingress.py [-n 20000] [--window 100] [--receipt-delay 1.0]
+    .venv/bin/python bench/smpp_ingress.py --profile /tmp/gw.prof   # gateway under cProfile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _loadgen import get_json
+from e2e import BIN, HOST, Child, SmscWatch, _machine, _percentile, _poll, _revision
+from e2e import _start_simulator as start_simulator
+from smsgate.smpp import (
+    NEED_DATA,
+    BindTransceiver,
+    BindTransceiverResp,
+    CommandStatus,
+    Connection,
+    DeliverSm,
+    DeliverSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    EsmClass,
+    Pdu,
+    Role,
+    SubmitSm,
+    SubmitSmResp,
+    TlvTag,
+    Unbind,
+    UnbindResp,
+    tlv_value,
+)
+from smsgate.smpp.connection import CLOSED
+
+RESULTS = Path(__file__).resolve().parent / "results" / "smpp_ingress.json"
+TARGET = 3000  # durable submits/s (issue 4)
+GOAL = 10_000
+SYSTEM_ID = "bench"
+PASSWORD = "benchpw"
+TEXT = ("Your order 4711 has shipped; track it at example.com/t?id=4711 (ETA 2 days). " * 3)[:160]
+CONFIG = """\
+database_url = "sqlite:///{data}/smsgate.db"
+http_host = "{host}"
+http_port = 0
+smpp_enabled = true
+smpp_host = "{host}"
+smpp_port = 0
+log_level = "WARNING"
+{extra}
+
+[[connectors]]
+name = "sim"
+type = "smpp"
+host = "{host}"
+port = {sim_port}
+system_id = "bench"
+password = "bench"
+window = {connector_window}
+
+[[routes]]
+prefix = ""
+connectors = ["sim"]
+"""
+
+
+@dataclass(slots=True)
+class Phase:
+    """One run of N submit_sm over the bind, and what came back."""
+
+    n: int
+    registered_delivery: int
+    sent: int = 0
+    started: float = 0.0
+    last_resp: float = 0.0
+    last_receipt: float = 0.0
+    sent_at: dict[int, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)
+    receipts: set[str] = field(default_factory=set)
+    duplicate_receipts: int = 0
+    foreign_receipts: int = 0  # receipted_message_id not among this phase's ids (yet)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    receipted: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def responses(self) -> int:
+        return len(self.latencies)
+
+    def submit(self, seq: int) -> SubmitSm:
+        i = self.sent
+        return SubmitSm(
+            sequence_number=seq,
+            source_addr_ton=5,
+            source_addr="Shop",
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr=f"4917{i:08d}",
+            registered_delivery=self.registered_delivery,
+            data_coding=0,
+            short_message=TEXT.encode("ascii"),
+        )
+
+
+class Esme(asyncio.Protocol):
+    """The benchmark's ESME: bytes in → Connection → events; window-full pipelining out."""
+
+    def __init__(self, window: int) -> None:
+        self.conn = Connection(Role.ESME, window=window)
+        self.transport: asyncio.Transport | None = None
+        self.phase: Phase | None = None
+        self.replies: dict[int, asyncio.Future[Pdu]] = {}
+        self.closed = asyncio.get_running_loop().create_future()
+        self.other_pdus: dict[str, int] = {}
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(exc)
+        for future in self.replies.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the gateway closed the bind"))
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        conn.receive_data(data)
+        out: list[bytes] = []
+        while True:
+            event = conn.next_event()
+            if event is NEED_DATA or event is CLOSED:
+                break
+            self._handle(event, out)
+        self._pump(out)
+        if out and self.transport is not None:
+            self.transport.write(b"".join(out))
+
+    # -- events ------------------------------------------------------------------------
+
+    def _handle(self, pdu: Pdu, out: list[bytes]) -> None:
+        phase = self.phase
+        if isinstance(pdu, SubmitSmResp) and phase is not None:
+            now = time.perf_counter()
+            phase.latencies.append(now - phase.sent_at.pop(pdu.sequence_number))
+            status = int(pdu.command_status)
+            phase.statuses[status] = phase.statuses.get(status, 0) + 1
+            if status == CommandStatus.ESME_ROK:
+                phase.ids.add(pdu.message_id)
+            if phase.responses == phase.n:
+                phase.last_resp = now
+                phase.answered.set()
+        elif isinstance(pdu, DeliverSm):
+            out.append(self.conn.send(DeliverSmResp(sequence_number=pdu.sequence_number)))
+            if pdu.esm_class & EsmClass.DELIVERY_RECEIPT and phase is not None:
+                self._receipt(phase, pdu)
+            else:
+                self.other_pdus["deliver_sm"] = self.other_pdus.get("deliver_sm", 0) + 1
+        elif isinstance(pdu, EnquireLink):
+            out.append(self.conn.send(EnquireLinkResp(sequence_number=pdu.sequence_number)))
+        elif pdu.sequence_number in self.replies:
+            self.replies.pop(pdu.sequence_number).set_result(pdu)
+        else:
+            name = type(pdu).__name__
+            self.other_pdus[name] = self.other_pdus.get(name, 0) + 1
+
+    def _receipt(self, phase: Phase, pdu: DeliverSm) -> None:
+        rid = tlv_value(pdu.tlvs, TlvTag.RECEIPTED_MESSAGE_ID)
+        if not isinstance(rid, str) or rid not in phase.ids:
+            phase.foreign_receipts += 1
+        elif rid in phase.receipts:
+            phase.duplicate_receipts += 1
+        else:
+            phase.receipts.add(rid)
+            if len(phase.receipts) == phase.n:
+                phase.last_receipt = time.perf_counter()
+                phase.receipted.set()
+
+    def _pump(self, out: list[bytes]) -> None:
+        """Fill the window with submit_sm of the running phase."""
+        phase = self.phase
+        if phase is None:
+            return
+        conn = self.conn
+        now = time.perf_counter()
+        while phase.sent < phase.n and conn.window_available > 0:
+            seq = conn.next_sequence()
+            out.append(conn.send(phase.submit(seq)))
+            phase.sent_at[seq] = now
+            phase.sent += 1
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def request(self, pdu: Pdu, seconds: float = 10.0) -> Pdu:
+        future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
+        self.replies[pdu.sequence_number] = future
+        assert self.transport is not None
+        self.transport.write(self.conn.send(pdu))
+        async with asyncio.timeout(seconds):
+            return await future
+
+    async def bind(self) -> None:
+        resp = await self.request(
+            BindTransceiver(
+                sequence_number=self.conn.next_sequence(), system_id=SYSTEM_ID, password=PASSWORD
+            )
+        )
+        if not isinstance(resp, BindTransceiverResp) or resp.command_status != 0:
+            raise RuntimeError(f"bind refused: {resp!r}")
+
+    async def unbind(self) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            resp = await self.request(Unbind(sequence_number=self.conn.next_sequence()), 5)
+            assert isinstance(resp, UnbindResp)
+        if self.transport is not None:
+            self.transport.close()
+
+    async def run(self, phase: Phase, seconds: float) -> None:
+        """Send the phase's N submit_sm; return when all are answered (and receipted)."""
+        self.phase = phase
+        phase.started = time.perf_counter()
+        out: list[bytes] = []
+        self._pump(out)
+        assert self.transport is not None
+        self.transport.write(b"".join(out))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await phase.answered.wait()
+                if phase.registered_delivery:
+                    await phase.receipted.wait()
+
+
+async def _create_account(config: Path) -> tuple[str, str]:
+    """`smsgate accounts create bench --admin`: (account id, admin API key)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "smsgate"),
+        *("accounts", "create", "bench", "--admin", "--config", str(config)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    async with asyncio.timeout(60):
+        out, _ = await proc.communicate()
+    text = out.decode()
+    account = re.search(r"account (\S+) \(", text)
+    key = re.search(r"API key \(shown once\): (\S+)", text)
+    if proc.returncode != 0 or account is None or key is None:
+        raise RuntimeError(f"smsgate accounts create failed: {text}")
+    return account.group(1), key.group(1)
+
+
+async def _start_gateway(
+    config: Path, tmp: Path, profile: str | None, loop: str
+) -> tuple[Child, int, int]:
+    if profile:
+        argv = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smsgate.cli"]
+    else:
+        argv = [str(BIN / "smsgate")]
+    gateway = await Child.spawn(
+        "gateway", [*argv, "run", "--config", str(config)], tmp / "gateway.log", loop
+    )
+    http = await gateway.wait_for_line(r"listening on http://[\d.]+:(\d+)", 60)
+    smpp = await gateway.wait_for_line(r"SMPP server on [\d.]+:(\d+)", 30)
+    gateway.drain()
+    print(f"gateway pid {gateway.proc.pid}", flush=True)  # for py-spy and top
+    return gateway, int(http.group(1)), int(smpp.group(1))
+
+
+async def _smpp_login(http_port: int, account: str, key: str) -> None:
+    """The account's SMPP login through the admin API: no rate limit, window from the bind."""
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{http_port}", timeout=10) as client:
+        resp = await client.post(
+            f"/api/v1/admin/accounts/{account}/smpp",
+            json={"system_id": SYSTEM_ID, "password": PASSWORD, "max_binds": 2},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    if resp.status_code != 201:
+        raise RuntimeError(f"SMPP login not created: {resp.status_code} {resp.text}")
+
+
+def _phase_figures(
+    phase: Phase, cpu_s: float, quiet_at: float | None, smsc_at: float | None
+) -> dict[str, Any]:
+    t0 = phase.started
+    ok = phase.statuses.get(0, 0)
+    end = phase.last_receipt if phase.registered_delivery else quiet_at
+    lat = phase.latencies
+    figures: dict[str, Any] = {
+        "registered_delivery": phase.registered_delivery,
+        "submit_sm_sent": phase.sent,
+        "submit_sm_resp": phase.responses,
+        "esme_rok": ok,
+        "non_ok_statuses": {f"0x{s:08X}": c for s, c in sorted(phase.statuses.items()) if s},
+        "acked_submits_per_s": (
+            round(phase.n / (phase.last_resp - t0), 1) if phase.answered.is_set() else None
+        ),
+        "submit_resp_latency_ms": {
+            "p50": round(_percentile(lat, 0.50) * 1000, 2),
+            "p99": round(_percentile(lat, 0.99) * 1000, 2),
+            "max": round(max(lat, default=float("nan")) * 1000, 2),
+        },
+        "forwarded_to_smsc_per_s": round(phase.n / (smsc_at - t0), 1) if smsc_at else None,
+        "seconds": {
+            "acked_all": round(phase.last_resp - t0, 3) if phase.answered.is_set() else None,
+            "smsc_received_all": round(smsc_at - t0, 3) if smsc_at else None,
+            "phase": round(end - t0, 3) if end else None,
+        },
+        "gateway_cpu_s": round(cpu_s, 2),
+        "gateway_cpu_ms_per_message": round(cpu_s * 1000 / phase.n, 3),
+        "gateway_cpu_share": round(cpu_s / (end - t0), 2) if end else None,
+    }
+    if phase.registered_delivery:
+        figures |= {
+            "full_cycle_per_s": (
+                round(phase.n / (phase.last_receipt - t0), 1) if phase.receipted.is_set() else None
+            ),
+            "receipts": len(phase.receipts),
+            "receipts_missing": phase.n - len(phase.receipts),
+            "duplicate_receipts": phase.duplicate_receipts,
+            "foreign_receipts": phase.foreign_receipts,
+        }
+    return figures
+
+
+async def _phase(
+    esme: Esme,
+    gateway: Child,
+    control_port: int,
+    registered_delivery: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    _status, base = await _get_stats(control_port)
+    watch = SmscWatch(control_port, base, args.n)
+    watcher = asyncio.create_task(watch.run())
+    phase = Phase(args.n, registered_delivery)
+    cpu_before = gateway.cpu_s() or 0.0
+    try:
+        await esme.run(phase, args.timeout)
+        # Phase 1 ends when the gateway is idle again: every message at the SMSC and every
+        # receipt sent back to the gateway (phase 2 ends at its last receipt anyway).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(args.timeout):
+                await watch.receipts_done.wait()
+    finally:
+        watcher.cancel()
+    quiet_at = time.perf_counter() if watch.receipts_done.is_set() else None
+    if registered_delivery:
+        quiet_at = phase.last_receipt or None
+    cpu = (gateway.cpu_s() or 0.0) - cpu_before
+    return _phase_figures(phase, cpu, quiet_at, watch.submitted_at)
+
+
+async def _get_stats(control_port: int) -> tuple[int, Any]:
+    return await get_json(HOST, control_port, "/stats")
+
+
+async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -> dict[str, Any]:
+    sim, sim_port, control_port = await start_simulator(tmp, args)
+    children.append(sim)
+    config = tmp / "smsgate.toml"
+    config.write_text(
+        CONFIG.format(
+            data=tmp,
+            host=HOST,
+            sim_port=sim_port,
+            connector_window=args.connector_window,
+            extra="\n".join(args.setting),
+        )
+    )
+    account, key = await _create_account(config)
+    gateway, http_port, smpp_port = await _start_gateway(config, tmp, args.profile, args.loop)
+    children.append(gateway)
+    await _smpp_login(http_port, account, key)
+
+    async def bound() -> bool | None:
+        _status, stats = await _get_stats(control_port)
+        return True if stats and stats["bound"] >= 1 else None
+
+    await _poll(bound, 30, f"the gateway to bind to the simulator (see {tmp}/*.log)")
+    loop = asyncio.get_running_loop()
+    _transport, esme = await loop.create_connection(lambda: Esme(args.window), HOST, smpp_port)
+    await esme.bind()
+    try:
+        submit = await _phase(esme, gateway, control_port, 0, args)
+        receipts = await _phase(esme, gateway, control_port, 1, args)
+    finally:
+        await esme.unbind()
+    return {
+        "submit": submit,
+        "registered_delivery": receipts,
+        "unexpected_pdus": esme.other_pdus,
+        "peak_rss_mb": {"gateway": gateway.peak_rss_mb(), "simulator": sim.peak_rss_mb()},
+    }
+
+
+def _lost(result: dict[str, Any], n: int) -> int:
+    one, two = result["submit"], result["registered_delivery"]
+    return int((n - one["esme_rok"]) + (n - two["esme_rok"]) + two["receipts_missing"])
+
+
+def _print(result: dict[str, Any]) -> None:
+    one, two = result["submit"], result["registered_delivery"]
+    delay, duplicates = result["receipt_delay_s"], two["duplicate_receipts"]
+    rows = [
+        ("submit_sm", f"{result['n']} × {len(TEXT)} GSM chars, window {result['window']}"),
+        ("acked submits/s", f"{one['acked_submits_per_s']}  (need ≥ {TARGET}, goal {GOAL})"),
+        ("  latency ms", _lat(one)),
+        ("  forwarded to SMSC/s", one["forwarded_to_smsc_per_s"]),
+        ("  gateway CPU", _cpu(one)),
+        ("  non-OK", one["non_ok_statuses"] or 0),
+        ("with receipts", "registered_delivery=1"),
+        ("  acked submits/s", two["acked_submits_per_s"]),
+        ("  latency ms", _lat(two)),
+        ("  full cycle msg/s", f"{two['full_cycle_per_s']}  (receipts after {delay} s)"),
+        ("  gateway CPU", _cpu(two)),
+        ("  receipts missing", f"{two['receipts_missing']}, duplicates {duplicates}"),
+        ("peak RSS MB", json.dumps(result["peak_rss_mb"])),
+        ("lost", result["lost"]),
+    ]
+    for name, value in rows:
+        print(f"  {name:<22} {value}")
+
+
+def _lat(phase: dict[str, Any]) -> str:
+    lat = phase["submit_resp_latency_ms"]
+    return f"p50 {lat['p50']}  p99 {lat['p99']}  max {lat['max']}"
+
+
+def _cpu(phase: dict[str, Any]) -> str:
+    return f"{phase['gateway_cpu_ms_per_message']} ms/msg, {phase['gateway_cpu_share']} of a core"
+
+
+async def _main(args: argparse.Namespace) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="smsgate-smpp-ingress-"))
+    children: list[Child] = []
+    started = time.time()
+    try:
+        machine, revision = _machine(), _revision()
+        figures = await _measure(args, tmp, children)
+    finally:
+        codes = {c.name: await c.stop() for c in reversed(children)}
+        if args.keep:
+            print(f"kept {tmp} (config, database, logs)")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    result: dict[str, Any] = {
+        "benchmark": "smpp_ingress",
+        "timestamp": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+        "revision": revision,
+        "command": " ".join([".venv/bin/python", "bench/smpp_ingress.py", *sys.argv[1:]]),
+        "n": args.n,
+        "window": args.window,
+        "text_chars": len(TEXT),
+        "receipt_delay_s": args.receipt_delay,
+        "connector_window": args.connector_window,
+        "smsc_deliver_window": args.smsc_window,
+        "event_loop": args.loop,
+        "extra_settings": args.setting,
+        "durable": "each ESME_ROK is sent after the message's commit (SQLite WAL)",
+        "profiled": bool(args.profile),
+        **figures,
+        "bench_process_cpu_s": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime, 2),
+        "loadavg_at_end": list(os.getloadavg()),
+        "exit_codes": codes,
+        "target_acked_submits_per_s": TARGET,
+        "goal_acked_submits_per_s": GOAL,
+        "machine": machine,
+    }
+    result["lost"] = _lost(result, args.n)
+    _print(result)
+    if not args.profile:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {RESULTS}")
+    return 0 if result["lost"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("-n", type=int, default=20_000, help="submit_sm per phase")
+    parser.add_argument("--window", type=int, default=100, help="the ESME's outstanding submits")
+    parser.add_argument("--receipt-delay", type=float, default=1.0, help="simulator, seconds")
+    parser.add_argument("--connector-window", type=int, default=100, help="gateway → SMSC")
+    parser.add_argument("--smsc-window", type=int, default=100, help="simulator deliver_sm")
+    parser.add_argument("--timeout", type=float, default=180.0, help="per phase, seconds")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="KEY=VALUE", help="gateway TOML line"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--profile", metavar="FILE", help="run the gateway under cProfile")
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(_main(args))
+    return uvloop.run(_main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
