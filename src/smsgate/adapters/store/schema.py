@@ -121,7 +121,7 @@ outbox = Table(
     Column("due_at", Float, nullable=False),
     Column("claimed_until", Float, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
-    Index("ix_outbox_due", "due_at"),
+    Index("ix_outbox_due_order", "due_at", "message_id", "seq"),
 )
 
 status_events = Table(

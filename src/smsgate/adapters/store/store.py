@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -155,6 +156,7 @@ class Store:
         )
         self._webhook_cache: TtlCache[str, tuple[Webhook, ...]] = TtlCache(ttl_s=WEBHOOK_CACHE_S)
         self._smpp_cache: TtlCache[str, SmppCredentials | None] = TtlCache(ttl_s=AUTH_CACHE_S)
+        self._account_cache: TtlCache[str, Account | None] = TtlCache(ttl_s=AUTH_CACHE_S)
 
     async def start(self) -> None:
         await self.writer.start()
@@ -203,9 +205,17 @@ class Store:
             created_at=now,
         )
         await self.writer.write(WriteSet().insert(t.accounts, _asdict(account)))
+        self._account_cache.invalidate(account.id)
         return account
 
     async def get_account(self, account_id: str) -> Account | None:
+        """An account by id (cached for a few seconds: every submit and webhook needs it)."""
+
+        return await self._account_cache.get(
+            account_id, time.monotonic(), lambda: self._load_account(account_id)
+        )
+
+    async def _load_account(self, account_id: str) -> Account | None:
         rows = await self._read(select(t.accounts).where(t.accounts.c.id == account_id))
         return _row(Account, rows[0]) if rows else None
 
@@ -266,7 +276,7 @@ class Store:
             if not rows:
                 return None
             key = _row(ApiKey, rows[0])
-            account = await self.get_account(key.account_id)
+            account = await self._load_account(key.account_id)  # the auth cache is enough
             if account is None or account.disabled:
                 return None
             return account, key
@@ -408,9 +418,12 @@ class Store:
     async def claim_due(self, *, now: float, limit: int, lease_s: float) -> list[DueMessage]:
         """Claim up to `limit` due parts for `lease_s` seconds (FOR UPDATE SKIP LOCKED on PG)."""
         o = t.outbox.c
+        # A claim moves the row's due time to the end of the lease: claimed rows drop out of
+        # the due range (the index scan stops after `limit` rows instead of walking past every
+        # part in flight), and come back by themselves if the lease runs out.
         stmt = (
             select(o.message_id, o.seq, o.attempts)
-            .where(o.due_at <= now, or_(o.claimed_until.is_(None), o.claimed_until < now))
+            .where(o.due_at <= now)
             .order_by(o.due_at, o.message_id, o.seq)
             .limit(limit)
         )
@@ -424,7 +437,7 @@ class Store:
             conn.execute(
                 update(t.outbox)
                 .where(o.message_id == bindparam("b_m"), o.seq == bindparam("b_s"))
-                .values(claimed_until=now + lease_s),
+                .values(claimed_until=now + lease_s, due_at=now + lease_s),
                 [{"b_m": r["message_id"], "b_s": r["seq"]} for r in claimed],
             )
             conn.execute(
@@ -479,11 +492,13 @@ class Store:
                 )
         return due
 
-    async def release_claims(self) -> int:
+    async def release_claims(self, *, now: float | None = None) -> int:
         """Single-node start-up: whatever this node had claimed before a crash is due again
         (parts to send, and webhook deliveries: else those wait out their lease)."""
         parts = await self._rowcount(
-            update(t.outbox).where(t.outbox.c.claimed_until.is_not(None)).values(claimed_until=None)
+            update(t.outbox)
+            .where(t.outbox.c.claimed_until.is_not(None))
+            .values(claimed_until=None, due_at=time.time() if now is None else now)
         )
         d = t.webhook_deliveries.c
         hooks = await self._rowcount(

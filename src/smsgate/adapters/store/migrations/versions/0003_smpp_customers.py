@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The dispatcher claims in (due_at, message_id, seq) order: one index serves the scan.
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_due")
+        batch_op.create_index("ix_outbox_due_order", ["due_at", "message_id", "seq"], unique=False)
     op.create_table(
         "smpp_outbox",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -58,6 +62,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_due_order")
+        batch_op.create_index("ix_outbox_due", ["due_at"], unique=False)
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("receipt_requested")
 
