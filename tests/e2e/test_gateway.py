@@ -372,3 +372,23 @@ async def test_bodies_over_the_limit_are_refused(env: Env) -> None:
     streamed = await env.client.post("/api/v1/messages", content=chunks(), headers=env.auth())
     assert streamed.status_code == 413
     assert env.sim.submitted == []
+
+
+async def test_a_batch_of_ten_thousand_recipients_is_one_call(env: Env) -> None:
+    recipients = [{"to": f"+3598882{i:05d}", "fields": {"n": str(i)}} for i in range(10_000)]
+    r = await env.client.post(
+        "/api/v1/batches",
+        json={"from": "ACME", "text": "Notice {n}", "recipients": recipients, "send_at": _later()},
+        headers=env.auth(),
+        timeout=120,
+    )
+    assert r.status_code == 202, r.text
+    batch = r.json()
+    assert batch["total"] == 10_000
+    assert batch["counts"] == {"scheduled": 10_000}
+    counted = (await env.client.get(f"/api/v1/batches/{batch['id']}", headers=env.auth())).json()
+    assert counted["counts"] == {"scheduled": 10_000}
+
+
+def _later() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
