@@ -33,6 +33,7 @@ from smsgate.services.delivery import DeliveryService, Tracker
 from smsgate.services.inbound import InboundService
 from smsgate.services.messages import MessageService
 from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
+from smsgate.services.records import Change, Message
 from smsgate.services.smpp_ingress import SmppIngress
 from smsgate.services.two_way import TwoWayService
 from smsgate.services.two_way_manage import TwoWayManager
@@ -169,6 +170,7 @@ class Gateway:
         )
         self.ingress = SmppIngress(self.store, self.clock, self.messages)
         self.delivery.on_final = self.ingress.receipts_for
+        self.two_way.listeners.append(self._mo_for_smpp)
         self.smpp_servers: list[SmppServer] = []
         self.smpp_delivery = SmppDelivery(
             store=self.store, clock=self.clock, sessions=self._smpp_sessions
@@ -210,6 +212,15 @@ class Gateway:
         self._http_task: asyncio.Task[None] | None = None
         self._started = False
         self.http_port = 0
+
+    def _mo_for_smpp(self, message: Message) -> list[Change]:
+        """Inbound messages of accounts with an SMPP login also go to their ESME."""
+        changes = self.ingress.mo_for(message)
+        if changes:
+            # The row is committed with the message; the pump looks a moment later (and
+            # polls every second besides).
+            asyncio.get_running_loop().call_later(0.05, self.smpp_delivery.wake, message.account_id)
+        return changes
 
     def _smpp_sessions(self) -> list[SessionInfo]:
         return [session for server in self.smpp_servers for session in server.sessions]
@@ -260,6 +271,7 @@ class Gateway:
             await connector.start()
         await self.dispatcher.start()
         await self.webhooks.start()
+        await self.store.load_smpp_account_ids()
         for server in self.smpp_servers:
             await server.start()
         for account_id in await self.store.accounts_with_pending_smpp():

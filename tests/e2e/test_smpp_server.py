@@ -308,3 +308,31 @@ async def test_replace_scheduled_and_data_sm(smpp_env: Env) -> None:
         assert long["parts"] == 2
     finally:
         await asyncio.to_thread(e.close)
+
+
+async def test_inbound_messages_go_to_the_accounts_receiver(smpp_env: Env) -> None:
+    now = time.time()
+    admin = await smpp_env.gateway.store.create_account(name="ops", role="admin", now=now)
+    _, admin_key = await smpp_env.gateway.store.create_api_key(admin.id, name="ops", now=now)
+    assigned = await smpp_env.client.post(
+        "/api/v1/numbers",
+        json={"number": "+35924001234", "account_id": smpp_env.account_a},
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    assert assigned.status_code == 201, assigned.text
+    rx = await _open(esme(smpp_env, bind="receiver"))
+    try:
+        long_text = "Ще дойда в четвъртък в 10:30, благодаря! " * 3
+        await smpp_env.sim.inject_mo("359888123456", "35924001234", "Yes, confirmed")
+        await smpp_env.sim.inject_mo("359888123456", "35924001234", long_text, concat="udh8")
+        delivered = await asyncio.to_thread(rx.wait_delivered, 2)
+        short, long = delivered
+        assert short.esm_class & 0x04 == 0
+        assert short.source_addr.decode() == "359888123456"
+        assert short.destination_addr.decode() == "35924001234"
+        assert short.short_message == b"Yes, confirmed"
+        assert long.data_coding == 8
+        payload = long.short_message or long.message_payload
+        assert payload.decode("utf-16-be") == long_text
+    finally:
+        await asyncio.to_thread(rx.close)

@@ -34,6 +34,9 @@ def deliver_sm_of(row: PendingSmpp) -> DeliverSm:
         tlvs.append(Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, fields.pop("receipted_message_id")))
     if "message_state" in fields:
         tlvs.append(Tlv.int(TlvTag.MESSAGE_STATE, fields.pop("message_state"), size=1))
+    if "message_payload_hex" in fields:
+        payload = bytes.fromhex(fields.pop("message_payload_hex"))
+        tlvs.append(Tlv.octets(TlvTag.MESSAGE_PAYLOAD, payload))
     short_message = bytes.fromhex(fields.pop("short_message_hex"))
     return DeliverSm(sequence_number=0, short_message=short_message, tlvs=tuple(tlvs), **fields)
 
@@ -46,7 +49,7 @@ class SmppDelivery:
         clock: Clock,
         sessions: Callable[[], Sequence[SessionInfo]],
         batch: int = 200,
-        poll_s: float = 5.0,
+        poll_s: float = 1.0,
     ) -> None:
         self._store = store
         self._clock = clock

@@ -351,6 +351,38 @@ class SmppIngress:
         if not ok:
             raise SubmitRefused(CommandStatus.ESME_RREPLACEFAIL, "already being sent")
 
+    # ---- inbound messages to the ESME ----------------------------------------------------
+
+    def mo_for(self, message: Message) -> list[Change]:
+        """A deliver_sm for an inbound message of an account that binds over SMPP."""
+        if message.account_id not in self._store.smpp_account_ids:
+            return []  # nobody binds for this account: webhooks are its way
+        text = message.text
+        gsm = codec.gsm7_units(text) is not None
+        body = codec.encode_gsm7(text) if gsm else codec.encode_ucs2(text)
+        pdu: dict[str, object] = {
+            "source_addr": message.from_addr.lstrip("+"),
+            "source_addr_ton": 1 if message.from_addr.startswith("+") else 5,
+            "source_addr_npi": 1 if message.from_addr.startswith("+") else 0,
+            "destination_addr": message.to_addr.lstrip("+"),
+            "dest_addr_ton": 1 if message.to_addr.startswith("+") else 3,
+            "dest_addr_npi": 1 if message.to_addr.startswith("+") else 0,
+            "esm_class": 0,
+            "data_coding": 0 if gsm else 8,
+            "short_message_hex": body.hex() if len(body) <= 254 else "",
+        }
+        if len(body) > 254:
+            pdu["message_payload_hex"] = body.hex()  # SMPP 3.4 §5.3.2.32
+        return [
+            NewSmppDelivery(
+                account_id=message.account_id,
+                kind="mo",
+                message_id=message.id,
+                pdu=json.dumps(pdu),
+                created_at=message.created_at,
+            )
+        ]
+
     # ---- receipts back to the ESME ---------------------------------------------------------
 
     def receipts_for(

@@ -22,6 +22,9 @@ class StorePort(Protocol):
 
     async def apply(self, changes: Sequence[Change]) -> None: ...
 
+    # Accounts with an SMPP login (their inbound messages are also kept for their ESME).
+    smpp_account_ids: set[str]
+
     async def add_parts(
         self, parts: Sequence[Part], *, due_at: float, changes: Sequence[Change] = ()
     ) -> None: ...

@@ -157,6 +157,7 @@ class Store:
         self._webhook_cache: TtlCache[str, tuple[Webhook, ...]] = TtlCache(ttl_s=WEBHOOK_CACHE_S)
         self._smpp_cache: TtlCache[str, SmppCredentials | None] = TtlCache(ttl_s=AUTH_CACHE_S)
         self._account_cache: TtlCache[str, Account | None] = TtlCache(ttl_s=AUTH_CACHE_S)
+        self.smpp_account_ids: set[str] = set()
 
     async def start(self) -> None:
         await self.writer.start()
@@ -584,6 +585,7 @@ class Store:
 
         await self.writer.run(job)
         self._smpp_cache.invalidate(creds.system_id)
+        self.smpp_account_ids.add(creds.account_id)
 
     async def smpp_credentials(self, system_id: str, *, now: float) -> SmppCredentials | None:
         async def load() -> SmppCredentials | None:
@@ -593,6 +595,13 @@ class Store:
             return _row(SmppCredentials, rows[0]) if rows else None
 
         return await self._smpp_cache.get(system_id, now, load)
+
+    async def load_smpp_account_ids(self) -> set[str]:
+        """Which accounts have an SMPP login; kept in `smpp_account_ids` (changes made
+        through this store update it; other nodes' changes show at their next start)."""
+        rows = await self._read(select(t.smpp_credentials.c.account_id).distinct())
+        self.smpp_account_ids = {r["account_id"] for r in rows}
+        return self.smpp_account_ids
 
     async def list_smpp_credentials(self, account_id: str) -> list[SmppCredentials]:
         rows = await self._read(
@@ -608,6 +617,8 @@ class Store:
             delete(t.smpp_credentials).where(c.system_id == system_id, c.account_id == account_id)
         )
         self._smpp_cache.invalidate(system_id)
+        if not await self.list_smpp_credentials(account_id):
+            self.smpp_account_ids.discard(account_id)
         return changed > 0
 
     async def pending_smpp(self, account_id: str, *, now: float, limit: int) -> list[PendingSmpp]:
