@@ -9,14 +9,14 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from smsgate.domain.errors import Conflict, DomainError, NotFound
 
 log = logging.getLogger(__name__)
 
 
-class JsonResponse(Response):
+class JsonResponse(JSONResponse):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
