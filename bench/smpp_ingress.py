@@ -133,7 +133,9 @@ class Phase:
             source_addr="Shop",
             dest_addr_ton=1,
             dest_addr_npi=1,
-            destination_addr=f"4917{i:08d}",
+            # Unique numbers whose last four digits stay below 9000: the simulator treats
+            # …9990-…9995 as failure cases (no receipt, dropped connection, …).
+            destination_addr=f"4917{i // 9000:04d}{i % 9000:04d}",
             registered_delivery=self.registered_delivery,
             data_coding=0,
             short_message=TEXT.encode("ascii"),
