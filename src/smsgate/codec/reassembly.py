@@ -51,7 +51,8 @@ class Reassembler:
     """Collects the parts of concatenated messages until each message is complete.
 
     At most ``max_pending`` groups are kept; starting one more evicts the oldest, which the
-    next :meth:`expire` call reports together with the timed-out ones.
+    next :meth:`expire` call reports together with the timed-out ones. A completed message is
+    remembered for ``timeout`` seconds, so parts of it delivered again are ignored.
     """
 
     def __init__(self, *, timeout: float, max_pending: int = 10000) -> None:
@@ -61,6 +62,9 @@ class Reassembler:
         self._max_pending = max_pending
         self._groups: dict[_GroupKey, _Group] = {}
         self._evicted: list[Incomplete] = []
+        # Messages completed within the timeout: a part of one arriving again is a late
+        # duplicate (SMSCs redeliver), not the start of a new message.
+        self._done: dict[_GroupKey, float] = {}
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -77,6 +81,9 @@ class Reassembler:
         if total == 1:
             return text
         gkey = (key, ref, total)
+        done_at = self._done.get(gkey)
+        if done_at is not None and now - done_at < self._timeout:
+            return None
         group = self._groups.get(gkey)
         if group is None:
             if len(self._groups) >= self._max_pending:
@@ -86,12 +93,17 @@ class Reassembler:
         if len(group.texts) < total:
             return None
         del self._groups[gkey]
+        self._done[gkey] = now
+        if len(self._done) > self._max_pending:
+            del self._done[next(iter(self._done))]  # the oldest completion
         return "".join(group.texts[i] for i in range(1, total + 1))
 
     def expire(self, now: float) -> list[Incomplete]:
         """Remove and return the groups whose first part is ``timeout`` or more seconds old."""
         expired, self._evicted = self._evicted, []
         deadline = now - self._timeout
+        for gkey in [k for k, at in self._done.items() if at <= deadline]:
+            del self._done[gkey]
         for gkey in [k for k, g in self._groups.items() if g.first_seen <= deadline]:
             expired.append(self._incomplete(gkey, self._groups.pop(gkey)))
         return expired

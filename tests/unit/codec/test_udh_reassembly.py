@@ -165,3 +165,20 @@ def test_reassembler_property(text: str, rnd: object) -> None:
     done = [r.add("k", p.ref, p.total, p.seq, p.text, 0.0) for p in stream]
     expected = [text] * len(stream) if len(parts) == 1 else [text]
     assert [d for d in done if d is not None] == expected
+
+
+def test_late_duplicates_of_a_completed_message_are_ignored() -> None:
+    r = Reassembler(timeout=10, max_pending=2)
+    assert r.add("k", 7, 2, 1, "a", 0.0) is None
+    assert r.add("k", 7, 2, 2, "b", 1.0) == "ab"
+    assert r.add("k", 7, 2, 1, "a", 2.0) is None
+    assert r.add("k", 7, 2, 2, "b", 3.0) is None  # not a second "ab"
+    assert r.expire(12.0) == []
+    # After the timeout the same reference may be a new message.
+    assert r.add("k", 7, 2, 1, "c", 13.0) is None
+    assert r.add("k", 7, 2, 2, "d", 14.0) == "cd"
+    # The memory of completed messages is bounded too.
+    for ref in range(5):
+        r.add("m", ref, 2, 1, "x", 15.0)
+        r.add("m", ref, 2, 2, "y", 15.0)
+    assert len(r._done) <= 2
