@@ -34,6 +34,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -380,13 +381,15 @@ async def _phase(
         # Phase 1 ends when the gateway is idle again: every message at the SMSC and every
         # receipt sent back to the gateway (phase 2 ends at its last receipt anyway).
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(args.timeout):
+            async with asyncio.timeout(0 if args.ingress_only else args.timeout):
                 await watch.receipts_done.wait()
     finally:
         watcher.cancel()
     quiet_at = time.perf_counter() if watch.receipts_done.is_set() else None
     if registered_delivery:
         quiet_at = phase.last_receipt or None
+    elif args.ingress_only:
+        quiet_at = phase.last_resp or None
     cpu = (gateway.cpu_s() or 0.0) - cpu_before
     return _phase_figures(phase, cpu, quiet_at, watch.submitted_at)
 
@@ -403,7 +406,8 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
         CONFIG.format(
             data=tmp,
             host=HOST,
-            sim_port=sim_port,
+            # --ingress-only: a port nothing listens on, so nothing leaves the gateway.
+            sim_port=_closed_port() if args.ingress_only else sim_port,
             connector_window=args.connector_window,
             extra="\n".join(args.setting),
         )
@@ -417,13 +421,14 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
         _status, stats = await _get_stats(control_port)
         return True if stats and stats["bound"] >= 1 else None
 
-    await _poll(bound, 30, f"the gateway to bind to the simulator (see {tmp}/*.log)")
+    if not args.ingress_only:
+        await _poll(bound, 30, f"the gateway to bind to the simulator (see {tmp}/*.log)")
     loop = asyncio.get_running_loop()
     _transport, esme = await loop.create_connection(lambda: Esme(args.window), HOST, smpp_port)
     await esme.bind()
     try:
         submit = await _phase(esme, gateway, control_port, 0, args)
-        receipts = await _phase(esme, gateway, control_port, 1, args)
+        receipts = None if args.ingress_only else await _phase(esme, gateway, control_port, 1, args)
     finally:
         await esme.unbind()
     return {
@@ -434,14 +439,21 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
     }
 
 
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
 def _lost(result: dict[str, Any], n: int) -> int:
     one, two = result["submit"], result["registered_delivery"]
+    if two is None:
+        return int(n - one["esme_rok"])
     return int((n - one["esme_rok"]) + (n - two["esme_rok"]) + two["receipts_missing"])
 
 
 def _print(result: dict[str, Any]) -> None:
     one, two = result["submit"], result["registered_delivery"]
-    delay, duplicates = result["receipt_delay_s"], two["duplicate_receipts"]
     rows = [
         ("submit_sm", f"{result['n']} × {len(TEXT)} GSM chars, window {result['window']}"),
         ("acked submits/s", f"{one['acked_submits_per_s']}  (need ≥ {TARGET}, goal {GOAL})"),
@@ -449,17 +461,28 @@ def _print(result: dict[str, Any]) -> None:
         ("  forwarded to SMSC/s", one["forwarded_to_smsc_per_s"]),
         ("  gateway CPU", _cpu(one)),
         ("  non-OK", one["non_ok_statuses"] or 0),
+    ]
+    if two is not None:
+        rows += _receipt_rows(result)
+    rows += [
+        ("peak RSS MB", json.dumps(result["peak_rss_mb"])),
+        ("lost", result["lost"]),
+    ]
+    for name, value in rows:
+        print(f"  {name:<22} {value}")
+
+
+def _receipt_rows(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    two = result["registered_delivery"]
+    delay, duplicates = result["receipt_delay_s"], two["duplicate_receipts"]
+    return [
         ("with receipts", "registered_delivery=1"),
         ("  acked submits/s", two["acked_submits_per_s"]),
         ("  latency ms", _lat(two)),
         ("  full cycle msg/s", f"{two['full_cycle_per_s']}  (receipts after {delay} s)"),
         ("  gateway CPU", _cpu(two)),
         ("  receipts missing", f"{two['receipts_missing']}, duplicates {duplicates}"),
-        ("peak RSS MB", json.dumps(result["peak_rss_mb"])),
-        ("lost", result["lost"]),
     ]
-    for name, value in rows:
-        print(f"  {name:<22} {value}")
 
 
 def _lat(phase: dict[str, Any]) -> str:
@@ -499,6 +522,7 @@ async def _main(args: argparse.Namespace) -> int:
         "extra_settings": args.setting,
         "durable": "each ESME_ROK is sent after the message's commit (SQLite WAL)",
         "profiled": bool(args.profile),
+        "ingress_only": args.ingress_only,
         **figures,
         "bench_process_cpu_s": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime, 2),
         "loadavg_at_end": list(os.getloadavg()),
@@ -509,7 +533,7 @@ async def _main(args: argparse.Namespace) -> int:
     }
     result["lost"] = _lost(result, args.n)
     _print(result)
-    if not args.profile:
+    if not (args.profile or args.ingress_only):
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {RESULTS}")
@@ -530,6 +554,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--profile", metavar="FILE", help="run the gateway under cProfile")
+    parser.add_argument(
+        "--ingress-only",
+        action="store_true",
+        help="diagnosis: the connector points at a closed port, so the gateway only accepts "
+        "and queues (phase 1 alone; results not written)",
+    )
     args = parser.parse_args(argv)
     try:
         import uvloop
