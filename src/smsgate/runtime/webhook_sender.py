@@ -45,6 +45,11 @@ class WebhookSender:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._poster: Poster | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._results: list[DeliveryAttempt] = []
+        self._flush_scheduled = False
+        self._flushes: set[asyncio.Task[None]] = set()
         self._secrets: TtlCache[tuple[str, str | None], str | None] = TtlCache(ttl_s=60.0)
         self.sent = 0
         self.failed_attempts = 0
@@ -58,44 +63,83 @@ class WebhookSender:
         )
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_s: float = 5.0) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._in_flight:
+            _done, pending = await asyncio.wait(set(self._in_flight), timeout=drain_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._flush()
         if self._poster is not None:
             await self._poster.close()
             self._poster = None
 
     async def _run(self) -> None:
+        # Each delivery is its own task: a slow or dead endpoint holds one slot, never a
+        # whole batch. Results are recorded in batches as they come in.
+        limit = self._concurrency * 2
         while True:
-            count = 0
-            try:
-                count = await self.run_once()
-            except Exception:
-                log.exception("webhook round failed")
-            if count < self._batch:
+            started = 0
+            room = limit - len(self._in_flight)
+            if room > 0:
+                try:
+                    started = await self._claim_and_start(min(room, self._batch))
+                except Exception:
+                    log.exception("claiming webhook deliveries failed")
+            if started == 0 or len(self._in_flight) >= limit:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self._wakeup.wait()
 
-    async def run_once(self) -> int:
-        now = self._clock.now()
+    async def _claim_and_start(self, limit: int) -> int:
         due = await self._store.claim_deliveries(
-            now=now, limit=self._batch, lease_s=self._timeout_s * 3 + 30
+            now=self._clock.now(), limit=limit, lease_s=self._timeout_s * 3 + 30
         )
-        if not due:
-            return 0
-        semaphore = asyncio.Semaphore(self._concurrency)
+        for delivery in due:
+            task = asyncio.create_task(self._deliver(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return len(due)
 
-        async def bounded(d: Delivery) -> DeliveryAttempt:
-            async with semaphore:
-                return await self._post(d)
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._start_flush)
+        self._wakeup.set()
 
-        results = await asyncio.gather(*(bounded(d) for d in due))
-        await self._store.record_delivery_attempts(results)
+    def _start_flush(self) -> None:
+        self._flush_scheduled = False
+        task = asyncio.create_task(self._flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        async with self._slots:
+            self._results.append(await self._post(delivery))
+
+    async def _flush(self) -> None:
+        results, self._results = self._results, []
+        if results:
+            try:
+                await self._store.record_delivery_attempts(results)
+            except Exception:
+                # The claims run out and the deliveries are tried again (same event id).
+                log.exception("recording webhook attempts failed")
+
+    async def run_once(self) -> int:
+        """One round for tests and tools: claim, post every due delivery, record."""
+        due = await self._store.claim_deliveries(
+            now=self._clock.now(), limit=self._batch, lease_s=self._timeout_s * 3 + 30
+        )
+        await asyncio.gather(*(self._deliver(d) for d in due))
+        await self._flush()
         return len(due)
 
     async def _secret(self, delivery: Delivery) -> str | None:

@@ -3,6 +3,7 @@ recorded attempts. The HTTP side is a scripted Poster (the port), not a patch.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,3 +153,77 @@ async def test_gives_up_after_24_hours(store: Store) -> None:
         assert calls == sum(d.attempts for d in deliveries)
     finally:
         await sender.stop()
+
+
+class GatedPoster:
+    """Holds every POST to a URL containing 'slow' until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.fast_done = asyncio.Event()
+        self.slow_hanging = asyncio.Event()
+        self.urls: list[str] = []
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        self.urls.append(url)
+        if "slow" in url:
+            if sum("slow" in u for u in self.urls) == 2:
+                self.slow_hanging.set()
+            await self.release.wait()
+        else:
+            self.fast_done.set()
+        return 200
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_slow_endpoint_does_not_hold_up_the_others(store: Store) -> None:
+    clock = FakeClock()
+    await _queue_event(store, clock, "http://slow.example/wh")  # two deliveries, both slow
+    poster = GatedPoster()
+    sender = WebhookSender(store=store, clock=clock, poster=poster, poll_s=0.05)
+    await sender.start()
+    try:
+        async with asyncio.timeout(10):
+            await poster.slow_hanging.wait()
+        # While those hang, a new event for another endpoint goes out at once.
+        account = await store.create_account(name="other", now=clock.t)
+        await store.create_webhook(
+            account.id,
+            url="http://fast.example/wh",
+            events=["message.status"],
+            description="",
+            now=clock.t,
+        )
+        message = Message(
+            id="msg_2",
+            account_id=account.id,
+            direction="outbound",
+            to_addr="+359888123456",
+            from_addr="ACME",
+            from_ton=5,
+            from_npi=0,
+            text="hi",
+            status="delivered",
+            category="transactional",
+            encoding="gsm7",
+            parts=1,
+            created_at=clock.t,
+            updated_at=clock.t,
+        )
+        hooks = await store.webhooks_for(account.id, now=clock.t)
+        deliveries = deliveries_for(MESSAGE_STATUS, message, hooks, clock.t)
+        await store.accept(
+            [NewMessage(message=message, parts=(), due_at=None, events=(), deliveries=deliveries)]
+        )
+        sender.wake()
+        async with asyncio.timeout(10):
+            await poster.fast_done.wait()
+        poster.release.set()
+    finally:
+        await sender.stop()
+    statuses = {d.url: d.status for d in await store.list_deliveries(account.id)}
+    assert statuses == {"http://fast.example/wh": "delivered"}
+    first = (await store.list_accounts())[0].id
+    assert {d.status for d in await store.list_deliveries(first)} == {"delivered"}
