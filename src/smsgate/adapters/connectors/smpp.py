@@ -240,7 +240,18 @@ class SmppConnector:
             request = heapq.heappop(self._queue)
             if request.future.done():  # the caller went away
                 continue
+            if self._expired(request):
+                continue
             self._send(session, request)
+
+    def _expired(self, request: _Submit) -> bool:
+        """A part whose validity ended while it waited here (a throttling pause, a link
+        down) is not sent: DESIGN.md §7 promises nothing goes out after its validity."""
+        until = request.part.validity_until
+        if until is None or datetime.now(UTC) < until:
+            return False
+        self._finish(request, OutcomeKind.TRANSIENT, error="expired")
+        return True
 
     def _send(self, session: SmppClientSession, request: _Submit) -> None:
         try:
