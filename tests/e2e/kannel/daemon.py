@@ -2,7 +2,7 @@
 
 Kannel cannot listen on port 0, so its three ports (admin, smsbox, sendsms) are found by
 binding port 0 and closing the socket; a start that loses that race (bearerbox or smsbox
-exits, or a port never answers) is retried with fresh ports. Readiness is the bearerbox
+exits: it cannot bind) is retried with fresh ports. Readiness is the bearerbox
 admin `status.txt` page saying the SMPP link is online and an smsbox is connected: polled,
 bounded. Both daemons log to files in the test's directory; `stop` ends them even when the
 test failed.
