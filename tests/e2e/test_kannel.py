@@ -189,15 +189,6 @@ async def test_kannel_long_message_is_one_message_of_n_parts(interop: Interop) -
     assert len(sent) == 3
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "smsgate bug (reported): an ESME-concatenated message keeps the registered_delivery "
-        "of whichever part the gateway processed first (parts are handled concurrently), not "
-        "per part; Kannel asks on part 1 only, so its DLR comes or not at random, and parts "
-        "2..N get receipts Kannel never asked for"
-    ),
-)
 async def test_kannel_long_message_receipt_comes_back(interop: Interop) -> None:
     part_id = await _send_long(interop, "long-dlr", "+359888100004")
     dlrs = await interop.dlrs("long-dlr", 1, DLR_DELIVERED)

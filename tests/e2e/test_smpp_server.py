@@ -336,3 +336,34 @@ async def test_inbound_messages_go_to_the_accounts_receiver(smpp_env: Env) -> No
         assert payload.decode("utf-16-be") == long_text
     finally:
         await asyncio.to_thread(rx.close)
+
+
+async def test_receipts_only_for_the_parts_that_asked(smpp_env: Env) -> None:
+    e = await _open(esme(smpp_env))
+    try:
+        ids = {}
+        for seq in (2, 1, 3):  # part 2 first: the part that creates the message asks nothing
+            resp = await asyncio.to_thread(
+                e.submit,
+                destination_addr="359888123463",
+                short_message=UDH + bytes([0x43, 3, seq]) + f"part {seq} ".encode(),
+                esm_class=0x40,
+                registered_delivery=1 if seq == 1 else 0,
+            )
+            assert resp.status == 0
+            ids[seq] = resp.message_id.decode()
+        message_id = ids[1].rsplit(".", 1)[0]
+        got = await smpp_env.client.get(f"/api/v1/messages/{message_id}", headers=smpp_env.auth())
+        assert got.json()["text"] == "part 1 part 2 part 3 "
+        delivered = await asyncio.to_thread(e.wait_delivered, 1)
+        assert [d.receipted_message_id.decode() for d in delivered] == [ids[1]]
+        # No receipt for parts 2 and 3 is kept either (the one for part 1 may still be on its
+        # way out of the table: it is removed once the ESME's answer is recorded).
+        parts = await smpp_env.gateway.store.get_parts(message_id)
+        assert [p.status for p in parts] == ["delivered"] * 3
+        pending = await smpp_env.gateway.store.pending_smpp(
+            smpp_env.account_a, now=time.time() + 3600, limit=10
+        )
+        assert all(f'"receipted_message_id": "{ids[1]}"' in p.pdu for p in pending)
+    finally:
+        await asyncio.to_thread(e.close)

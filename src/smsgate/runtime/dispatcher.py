@@ -110,12 +110,14 @@ class Dispatcher:
         for item in due:
             entry = self._delivery.tracker.messages.get(item.message.id)
             if entry is None:
-                statuses = {p.seq: p.status for p in item.parts}
-                if len(item.parts) != item.message.parts:
-                    statuses = {
-                        p.seq: p.status for p in await self._store.get_parts(item.message.id)
-                    }
-                entry = self._delivery.tracker.track(item.message, statuses)
+                parts = list(item.parts)
+                if len(parts) != item.message.parts:
+                    parts = await self._store.get_parts(item.message.id)
+                entry = self._delivery.tracker.track(
+                    item.message,
+                    {p.seq: p.status for p in parts},
+                    {p.seq: p.receipt_requested for p in parts},
+                )
             for part in item.parts:
                 entry.parts[part.seq] = Status.SENDING
                 task = asyncio.create_task(self._send(entry, part, item.attempts[part.seq]))

@@ -53,6 +53,14 @@ def receipt_candidates(smsc_id: str, id_format: str = "auto") -> tuple[str, ...]
 class InFlight:
     message: Message
     parts: dict[int, str] = field(default_factory=dict)  # seq → part status
+    receipts: dict[int, int] = field(default_factory=dict)  # seq → SMPP receipt asked per part
+
+    def for_part(self, seq: int) -> Message:
+        """The message as one part's receipt sees it (the part's own receipt request)."""
+        wanted = self.receipts.get(seq)
+        if wanted is None or wanted == self.message.receipt_requested:
+            return self.message
+        return replace(self.message, receipt_requested=wanted)
 
 
 class Tracker:
@@ -63,10 +71,15 @@ class Tracker:
         self.messages: OrderedDict[str, InFlight] = OrderedDict()
         self.smsc: dict[tuple[str, str], tuple[str, int]] = {}
 
-    def track(self, message: Message, part_statuses: dict[int, str]) -> InFlight:
+    def track(
+        self,
+        message: Message,
+        part_statuses: dict[int, str],
+        receipts: dict[int, int] | None = None,
+    ) -> InFlight:
         entry = self.messages.get(message.id)
         if entry is None:
-            entry = InFlight(message, dict(part_statuses))
+            entry = InFlight(message, dict(part_statuses), dict(receipts or {}))
             self.messages[message.id] = entry
             while len(self.messages) > self._max:
                 self.messages.popitem(last=False)
@@ -122,7 +135,11 @@ class DeliveryService:
         if message is None:
             return None
         parts = await self._store.get_parts(message_id)
-        return self.tracker.track(message, {p.seq: p.status for p in parts})
+        return self.tracker.track(
+            message,
+            {p.seq: p.status for p in parts},
+            {p.seq: p.receipt_requested for p in parts},
+        )
 
     async def _message_changes(
         self, entry: InFlight, now: float, *, error: tuple[str, str] | None = None
@@ -227,7 +244,7 @@ class DeliveryService:
                 done_at=now,
             ),
             OutboxChange(message_id=entry.message.id, seq=seq, due_at=None),
-            *self.on_final(entry.message, seq, status, error_code, now),
+            *self.on_final(entry.for_part(seq), seq, status, error_code, now),
         ]
         changes += await self._message_changes(entry, now, error=(error_code, error_message))
         return changes
@@ -293,7 +310,7 @@ class DeliveryService:
                 )
             )
             self.tracker.smsc.pop((event.connector, smsc_key(event.smsc_id)), None)
-            changes += self.on_final(entry.message, ref[1], status, event.err, now)
+            changes += self.on_final(entry.for_part(ref[1]), ref[1], status, event.err, now)
         error = None
         if status in (Status.UNDELIVERED, Status.EXPIRED):
             error = (event.stat.upper(), f"the network reported {event.stat} (err {event.err})")
@@ -321,7 +338,7 @@ class DeliveryService:
                             done_at=now,
                         )
                     )
-                    changes += self.on_final(entry.message, seq, Status.EXPIRED, None, now)
+                    changes += self.on_final(entry.for_part(seq), seq, Status.EXPIRED, None, now)
             changes += await self._message_changes(
                 entry, now, error=("no_receipt", "no delivery report before the validity ended")
             )

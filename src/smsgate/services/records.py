@@ -79,6 +79,7 @@ class Part:
     esm_class: int
     data_coding: int
     sar_ref: int | None = None
+    receipt_requested: int = 0
     connector: str | None = None
     smsc_id: str | None = None
     attempts: int = 0

@@ -216,6 +216,7 @@ class SmppIngress:
             esm_class=pdu.esm_class,
             data_coding=pdu.data_coding,
             sar_ref=None if udh else ref,
+            receipt_requested=receipt,
         )
         first = group is None
         if group is None:

@@ -104,6 +104,9 @@ parts = Table(
     Column("esm_class", Integer, nullable=False, default=0),
     Column("data_coding", Integer, nullable=False, default=0),
     Column("sar_ref", Integer, nullable=True),
+    # registered_delivery of the submit_sm that carried this part (ESME-concatenated messages:
+    # an ESME may ask a receipt for some parts only, e.g. Kannel for the first).
+    Column("receipt_requested", Integer, nullable=False, default=0, server_default="0"),
     Column("connector", String(64), nullable=True),
     Column("smsc_id", String(80), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
