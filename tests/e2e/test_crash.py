@@ -224,7 +224,9 @@ async def _verify(
     # No webhook event lost: every event the gateway recorded reached the sink (repeats of
     # an event carry its id and the same body).
     deliveries = await query(database_url, "SELECT event_id, status FROM webhook_deliveries")
-    assert {s for _, s in deliveries} == {"delivered"}
+    # (A delivery still "pending" reached the sink but its attempt was not recorded before a
+    # crash or the final stop: it goes out again later, with the same event id.)
+    assert {s for _, s in deliveries} <= {"delivered", "pending"}
     assert {e for e, _ in deliveries} == sink.events.keys()
     assert sink.conflicting == 0
     return {
