@@ -19,6 +19,7 @@ from smsgate.services.records import Delivery
 log = logging.getLogger(__name__)
 
 USER_AGENT = "smsgate-webhooks/1"
+FLUSH_DELAY_S = 0.005
 
 
 class WebhookSender:
@@ -110,9 +111,11 @@ class WebhookSender:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         if not self._flush_scheduled:
+            # Gather a few milliseconds of results into one write.
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._start_flush)
-        self._wakeup.set()
+            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._start_flush)
+        if len(self._in_flight) <= self._concurrency:
+            self._wakeup.set()  # room for a good batch: claim more (not one per completion)
 
     def _start_flush(self) -> None:
         self._flush_scheduled = False
