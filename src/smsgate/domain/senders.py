@@ -7,6 +7,7 @@ NPI 1 used by some networks; we use 0); international numbers up to 15 digits (T
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from smsgate.domain.errors import InvalidSender
 
@@ -29,6 +30,7 @@ class Sender:
     display: str  # what the API shows ("+3598…", "ACME")
 
 
+@lru_cache(maxsize=4096)
 def parse_sender(raw: str) -> Sender:
     text = raw.strip()
     if not text:
