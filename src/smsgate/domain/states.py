@@ -84,6 +84,10 @@ RECEIPT_STAT: dict[str, Status] = {
     "ACCEPTD": Status.SENT,
     "ENROUTE": Status.SENT,
     "UNKNOWN": Status.SENT,
+    # The full words some SMSCs write, cut to seven letters as the lookup does.
+    "DELIVER": Status.DELIVERED,
+    "REJECTE": Status.UNDELIVERED,
+    "ACCEPTE": Status.SENT,
 }
 
 
