@@ -8,9 +8,10 @@ import contextlib
 import logging
 import time
 
-from smsgate.adapters.http_client import AiohttpPoster, Poster, PostError
+from smsgate.adapters.http_client import Poster, PostError
 from smsgate.adapters.store.cache import TtlCache
 from smsgate.adapters.store.store import DeliveryAttempt, Store
+from smsgate.adapters.webhook_http import LeanPoster
 from smsgate.domain.retry import webhook_backoff
 from smsgate.services.clock import Clock
 from smsgate.services.events import sign
@@ -59,7 +60,7 @@ class WebhookSender:
         self._wakeup.set()
 
     async def start(self) -> None:
-        self._poster = self._poster_given or AiohttpPoster(
+        self._poster = self._poster_given or LeanPoster(
             timeout_s=self._timeout_s, concurrency=self._concurrency, user_agent=USER_AGENT
         )
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
