@@ -77,12 +77,14 @@ def _executemany(conn: Connection, stmt: Executable, rows: list[Row]) -> None:
         compiled = (str(c), order, fixed)
         _COMPILED[cache_key] = compiled
     sql, order, fixed = compiled
-    if any(tuple(r) != keys for r in rows):
-        conn.execute(stmt, rows)  # mixed column sets: let SQLAlchemy sort them out
-        return
     if fixed:
         rows = [{**fixed, **r} for r in rows]
-    conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
+    try:
+        params = [tuple(r[k] for k in order) for r in rows]
+    except KeyError:
+        conn.execute(stmt, rows)  # mixed column sets: let SQLAlchemy sort them out
+        return
+    conn.exec_driver_sql(sql, params)
 
 
 def apply(conn: Connection, sets: list[WriteSet]) -> None:
