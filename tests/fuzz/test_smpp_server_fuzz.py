@@ -92,7 +92,7 @@ class GoodEsme:
         async with asyncio.timeout(WAIT):
             while True:
                 pdu = await read_pdu(self.reader)
-                if not getattr(pdu, "is_request", False) or pdu.command_id & 0x80000000:
+                if pdu.command_id & 0x80000000:  # a response (generic_nack included)
                     return pdu
                 # A deliver_sm (a receipt) or enquire_link from the server: answer it.
                 assert self.writer is not None
