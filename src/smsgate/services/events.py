@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -18,17 +20,38 @@ EVENTS = (MESSAGE_STATUS, MESSAGE_INBOUND, "campaign.finished")
 
 
 def deliveries_for(
-    event: str, message: Message, hooks: tuple[Webhook, ...], now: float
+    event: str, message: Message, hooks: Sequence[Webhook], now: float
 ) -> tuple[NewDelivery, ...]:
     """One event, fanned out to the account's subscribed webhooks and the message's callback."""
+    callback = message.callback_url if event == MESSAGE_STATUS else None
+    return fan_out(event, message, hooks, now, extra_url=callback)
+
+
+def fan_out(
+    event: str,
+    message: Message,
+    hooks: Sequence[Webhook],
+    now: float,
+    *,
+    extra_url: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[NewDelivery, ...]:
+    """One event (one id, one body) to every subscribed webhook and to `extra_url` (a
+    message's callback_url or a keyword's forward URL, signed with the account's secret).
+    `data` defaults to the message's public view."""
     urls: list[tuple[str | None, str]] = [(h.id, h.url) for h in hooks if event in h.events]
-    if message.callback_url and event == MESSAGE_STATUS:
-        urls.append((None, message.callback_url))
+    if extra_url:
+        urls.append((None, extra_url))
     if not urls:
         return ()
     event_id = new_id("evt", now)
     body = orjson.dumps(
-        {"id": event_id, "event": event, "created_at": iso(now), "data": message_view(message)}
+        {
+            "id": event_id,
+            "event": event,
+            "created_at": iso(now),
+            "data": message_view(message) if data is None else data,
+        }
     ).decode()
     return tuple(
         NewDelivery(

@@ -25,13 +25,11 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-import orjson
-
 from smsgate.domain.errors import DomainError
 from smsgate.domain.keywords import Command, Intent, first_word, parse_command, render
 from smsgate.domain.states import Status
 from smsgate.services.clock import Clock
-from smsgate.services.events import MESSAGE_INBOUND
+from smsgate.services.events import MESSAGE_INBOUND, fan_out
 from smsgate.services.ids import new_id
 from smsgate.services.messages import SendRequest
 from smsgate.services.records import (
@@ -52,7 +50,7 @@ from smsgate.services.two_way_records import (
     TwoWayStorePort,
     Unrouted,
 )
-from smsgate.services.views import iso, message_view
+from smsgate.services.views import message_view
 
 log = logging.getLogger(__name__)
 
@@ -155,32 +153,8 @@ def inbound_deliveries(
 ) -> tuple[NewDelivery, ...]:
     """One signed `message.inbound` event to the account's subscribers and a `forward` URL
     (signed with the account's secret, as a message's callback_url is)."""
-    urls: list[tuple[str | None, str]] = [
-        (h.id, h.url) for h in hooks if MESSAGE_INBOUND in h.events
-    ]
-    if forward_url:
-        urls.append((None, forward_url))
-    if not urls:
-        return ()
-    event_id = new_id("evt", now)
     data = {**message_view(message), "keyword": keyword or None, "action": action}
-    body = orjson.dumps(
-        {"id": event_id, "event": MESSAGE_INBOUND, "created_at": iso(now), "data": data}
-    ).decode()
-    return tuple(
-        NewDelivery(
-            id=new_id("dlv", now),
-            event_id=event_id,
-            event=MESSAGE_INBOUND,
-            account_id=message.account_id,
-            webhook_id=hook_id,
-            message_id=message.id,
-            url=url,
-            payload=body,
-            created_at=now,
-        )
-        for hook_id, url in urls
-    )
+    return fan_out(MESSAGE_INBOUND, message, hooks, now, extra_url=forward_url, data=data)
 
 
 class TwoWayService:

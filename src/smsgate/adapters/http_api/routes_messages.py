@@ -31,6 +31,7 @@ from smsgate.domain.errors import InvalidNumber, InvalidRequest, NotFound
 from smsgate.domain.numbers import normalize
 from smsgate.domain.states import Status
 from smsgate.services.messages import SendRequest
+from smsgate.services.records import Batch
 from smsgate.services.views import iso, message_view
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
@@ -262,16 +263,7 @@ async def create_batch(body: BatchIn, request: Request, principal: Auth) -> Resp
     counts: dict[str, int] = {}
     for m in messages:
         counts[m.status] = counts.get(m.status, 0) + 1
-    return JsonResponse(
-        {
-            "id": batch.id,
-            "total": batch.total,
-            "reference": batch.reference,
-            "created_at": iso(batch.created_at),
-            "counts": counts,
-        },
-        status_code=202,
-    )
+    return JsonResponse(_batch_view(batch, counts), status_code=202)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, responses=ERRORS)
@@ -281,12 +273,14 @@ async def get_batch(batch_id: str, request: Request, principal: Auth) -> Respons
     if batch is None:
         raise NotFound("no such batch", field="id")
     counts = await store.count_by_status(principal.account.id, batch_id=batch_id)
-    return JsonResponse(
-        {
-            "id": batch.id,
-            "total": batch.total,
-            "reference": batch.reference,
-            "created_at": iso(batch.created_at),
-            "counts": counts,
-        }
-    )
+    return JsonResponse(_batch_view(batch, counts))
+
+
+def _batch_view(batch: Batch, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": batch.id,
+        "total": batch.total,
+        "reference": batch.reference,
+        "created_at": iso(batch.created_at),
+        "counts": counts,
+    }
