@@ -24,7 +24,10 @@ FINAL = frozenset({"delivered", "undelivered", "expired", "failed", "rejected", 
 
 def write_config(path: Path, *, database_url: str, sim_port: int, **extra: Any) -> Path:
     """A gateway TOML file with one SMPP connector to the simulator (system_id gw / pw)."""
-    connector = {"window": 20, "response_timeout": 5.0, **extra.pop("connector", {})}
+    # A long response timeout: the simulator runs in the test process, which under load and
+    # coverage can lag seconds behind; a timeout would make the gateway (rightly) resend on
+    # the same connection, which this test counts as a duplicate without a crash.
+    connector = {"window": 20, "response_timeout": 30.0, **extra.pop("connector", {})}
     lines = [
         f'database_url = "{database_url}"',
         'http_host = "127.0.0.1"',
