@@ -78,9 +78,6 @@ class SmppDelivery:
         if session.can_receive:
             self.wake(session.account_id)
 
-    async def start(self) -> None:
-        pass
-
     async def stop(self, *, drain_s: float = 5.0) -> None:
         tasks = list(self._tasks.values())
         if tasks:

@@ -318,7 +318,7 @@ class MessageService:
         if not await self._store.cancel_unclaimed(message.id, now=now):
             raise Conflict("the message is being sent and can no longer be canceled", field="id")
         hooks = await self._store.webhooks_for(account.id, now=now)
-        canceled = _replace_status(message, Status.CANCELED, now)
+        canceled = replace(message, status=Status.CANCELED.value, updated_at=now)
         await self._store.apply(
             [
                 *(
@@ -338,10 +338,6 @@ class MessageService:
             ]
         )
         return canceled
-
-
-def _replace_status(message: Message, status: str, now: float) -> Message:
-    return replace(message, status=status, updated_at=now)
 
 
 def _opted_out(new: NewMessage, hooks: tuple[Webhook, ...], now: float) -> NewMessage:

@@ -175,7 +175,7 @@ class SmppIngress:
             text=text,
             send_at=send_at,
             validity_s=validity,
-            encoding="ucs2" if coding == 8 and codec.gsm7_units(text) is None else "auto",
+            encoding="auto",  # GSM-7 when the text allows, whatever coding the ESME used
         )
         try:
             new = self._messages.build(account, req, now, origin=SMPP, receipt=receipt)

@@ -846,9 +846,9 @@ class Store:
         )
         return [dict(r) for r in rows]
 
-    async def ping(self) -> bool:
-        rows = await self._read(select(func.count().label("n")).select_from(t.accounts))
-        return rows is not None
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a query."""
+        await self._read(select(func.count().label("n")).select_from(t.accounts))
 
 
 class DeliveryAttempt:
