@@ -291,21 +291,47 @@ async def _create_account(config: Path) -> tuple[str, str]:
     return account.group(1), key.group(1)
 
 
+@dataclass(slots=True)
+class Gateway:
+    """The gateway's processes: one (`--roles all`), or an SMPP node and a worker (`split`)."""
+
+    processes: list[Child]
+
+    def cpu_s(self) -> float:
+        return sum(p.cpu_s() or 0.0 for p in self.processes)
+
+    def peak_rss_mb(self) -> dict[str, float | None]:
+        return {p.name: p.peak_rss_mb() for p in self.processes}
+
+
 async def _start_gateway(
-    config: Path, tmp: Path, profile: str | None, loop: str
-) -> tuple[Child, int, int]:
-    if profile:
-        argv = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smsgate.cli"]
-    else:
-        argv = [str(BIN / "smsgate")]
-    gateway = await Child.spawn(
-        "gateway", [*argv, "run", "--config", str(config)], tmp / "gateway.log", loop
-    )
-    http = await gateway.wait_for_line(r"listening on http://[\d.]+:(\d+)", 60)
-    smpp = await gateway.wait_for_line(r"SMPP server on [\d.]+:(\d+)", 30)
-    gateway.drain()
-    print(f"gateway pid {gateway.proc.pid}", flush=True)  # for py-spy and top
-    return gateway, int(http.group(1)), int(smpp.group(1))
+    config: Path, tmp: Path, args: argparse.Namespace, children: list[Child]
+) -> tuple[Gateway, int, int]:
+    def argv(name: str) -> list[str]:
+        if args.profile:
+            out = args.profile if name == "gateway" else f"{args.profile}.{name}"
+            return [sys.executable, "-m", "cProfile", "-o", out, "-m", "smsgate.cli"]
+        return [str(BIN / "smsgate")]
+
+    roles = {"gateway": "all"} if args.roles == "all" else {"worker": "api,worker", "smpp": "smpp"}
+    gateway = Gateway([])
+    http_port = smpp_port = 0
+    for name, role in roles.items():
+        child = await Child.spawn(
+            name,
+            [*argv(name), "run", "--config", str(config), "--role", role],
+            tmp / f"{name}.log",
+            args.loop,
+        )
+        children.append(child)
+        gateway.processes.append(child)
+        if "api" in role or role == "all":
+            http_port = int((await child.wait_for_line(r"listening on http://[\d.]+:(\d+)", 60))[1])
+        if "smpp" in role or role == "all":
+            smpp_port = int((await child.wait_for_line(r"SMPP server on [\d.]+:(\d+)", 60))[1])
+        child.drain()
+        print(f"{name} ({role}) pid {child.proc.pid}", flush=True)  # for py-spy and top
+    return gateway, http_port, smpp_port
 
 
 async def _smpp_login(http_port: int, account: str, key: str) -> None:
@@ -366,7 +392,7 @@ def _phase_figures(
 
 async def _phase(
     esme: Esme,
-    gateway: Child,
+    gateway: Gateway,
     control_port: int,
     registered_delivery: int,
     args: argparse.Namespace,
@@ -375,7 +401,7 @@ async def _phase(
     watch = SmscWatch(control_port, base, args.n)
     watcher = asyncio.create_task(watch.run())
     phase = Phase(args.n, registered_delivery)
-    cpu_before = gateway.cpu_s() or 0.0
+    cpu_before = gateway.cpu_s()
     try:
         await esme.run(phase, args.timeout)
         # Phase 1 ends when the gateway is idle again: every message at the SMSC and every
@@ -390,7 +416,7 @@ async def _phase(
         quiet_at = phase.last_receipt or None
     elif args.ingress_only:
         quiet_at = phase.last_resp or None
-    cpu = (gateway.cpu_s() or 0.0) - cpu_before
+    cpu = gateway.cpu_s() - cpu_before
     return _phase_figures(phase, cpu, quiet_at, watch.submitted_at)
 
 
@@ -413,8 +439,7 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
         )
     )
     account, key = await _create_account(config)
-    gateway, http_port, smpp_port = await _start_gateway(config, tmp, args.profile, args.loop)
-    children.append(gateway)
+    gateway, http_port, smpp_port = await _start_gateway(config, tmp, args, children)
     await _smpp_login(http_port, account, key)
 
     async def bound() -> bool | None:
@@ -435,7 +460,7 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
         "submit": submit,
         "registered_delivery": receipts,
         "unexpected_pdus": esme.other_pdus,
-        "peak_rss_mb": {"gateway": gateway.peak_rss_mb(), "simulator": sim.peak_rss_mb()},
+        "peak_rss_mb": {**gateway.peak_rss_mb(), "simulator": sim.peak_rss_mb()},
     }
 
 
@@ -523,6 +548,7 @@ async def _main(args: argparse.Namespace) -> int:
         "durable": "each ESME_ROK is sent after the message's commit (SQLite WAL)",
         "profiled": bool(args.profile),
         "ingress_only": args.ingress_only,
+        "gateway_roles": args.roles,
         **figures,
         "bench_process_cpu_s": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime, 2),
         "loadavg_at_end": list(os.getloadavg()),
@@ -534,9 +560,10 @@ async def _main(args: argparse.Namespace) -> int:
     result["lost"] = _lost(result, args.n)
     _print(result)
     if not (args.profile or args.ingress_only):
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {RESULTS}")
+        out = RESULTS if args.roles == "all" else RESULTS.with_name("smpp_ingress_split.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out}")
     return 0 if result["lost"] == 0 else 1
 
 
@@ -553,6 +580,13 @@ def main(argv: list[str] | None = None) -> int:
         "--setting", action="append", default=[], metavar="KEY=VALUE", help="gateway TOML line"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--roles",
+        choices=("all", "split"),
+        default="all",
+        help="all: one gateway process; split: an SMPP node (--role smpp) and a worker "
+        "(--role api,worker) on the same database",
+    )
     parser.add_argument("--profile", metavar="FILE", help="run the gateway under cProfile")
     parser.add_argument(
         "--ingress-only",

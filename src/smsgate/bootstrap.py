@@ -23,7 +23,7 @@ from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
 from smsgate.adapters.store.two_way import TwoWayStore
-from smsgate.config import ConnectorSettings, Settings
+from smsgate.config import ConnectorSettings, Settings, roles
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
 from smsgate.runtime.smpp_delivery import SmppDelivery
@@ -39,6 +39,11 @@ from smsgate.services.two_way import TwoWayService
 from smsgate.services.two_way_manage import TwoWayManager
 
 log = logging.getLogger(__name__)
+
+# When the roles run in separate processes, nothing wakes the worker when another process
+# commits a message, nor the SMPP node when the worker keeps a receipt for its ESME: both
+# look at the database this often instead (an indexed query that finds nothing is cheap).
+SPLIT_POLL_S = 0.05
 
 
 @dataclass(slots=True)
@@ -110,6 +115,9 @@ class Gateway:
         default_sender: str = "smsgate",
     ) -> None:
         self.settings = settings
+        self.roles = roles(settings)
+        # Another process runs the roles this one does not (DESIGN.md §4).
+        split = len(self.roles) < 3
         self.clock = clock or SystemClock()
         self.engine = make_engine(settings.database_url)
         self.store = Store(
@@ -149,7 +157,9 @@ class Gateway:
             routing=routing_table(settings),
             batch=settings.dispatch_batch,
             lease_s=settings.dispatch_lease_s,
-            poll_s=settings.dispatch_poll_s,
+            poll_s=min(settings.dispatch_poll_s, SPLIT_POLL_S)
+            if split
+            else settings.dispatch_poll_s,
         )
         self.events.on_change.append(self.dispatcher.wake)
         self.webhooks = WebhookSender(
@@ -173,10 +183,13 @@ class Gateway:
         self.two_way.listeners.append(self._mo_for_smpp)
         self.smpp_servers: list[SmppServer] = []
         self.smpp_delivery = SmppDelivery(
-            store=self.store, clock=self.clock, sessions=self._smpp_sessions
+            store=self.store,
+            clock=self.clock,
+            sessions=self._smpp_sessions,
+            poll_s=SPLIT_POLL_S if split else 1.0,
         )
         self.delivery.on_smpp = self.smpp_delivery.wake
-        if settings.smpp_enabled:
+        if settings.smpp_enabled and "smpp" in self.roles:
             hooks = GatewayHooks(
                 store=self.store,
                 clock=self.clock,
@@ -206,7 +219,7 @@ class Gateway:
             ),
             two_way=self.two_way_manager,
         )
-        self._serve_http = serve_http
+        self._serve_http = serve_http and "api" in self.roles
         self._http: uvicorn.Server | None = None
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Task[None] | None = None
@@ -262,15 +275,8 @@ class Gateway:
     async def start(self) -> None:
         await migrate(self.engine)
         await self.store.start()
-        # Before the connectors: part sets a crash left complete are stored first.
-        await self.inbound.start()
-        released = await self.store.release_claims()
-        if released:
-            log.warning("%d parts claimed before a restart are due again", released)
-        for connector in self.connectors.values():
-            await connector.start()
-        await self.dispatcher.start()
-        await self.webhooks.start()
+        if "worker" in self.roles:
+            await self._start_worker()
         await self.store.load_smpp_account_ids()
         for server in self.smpp_servers:
             await server.start()
@@ -279,6 +285,19 @@ class Gateway:
         if self._serve_http:
             await self._start_http()
         self._started = True
+
+    async def _start_worker(self) -> None:
+        # Before the connectors: part sets a crash left complete are stored first.
+        await self.inbound.start()
+        # The one worker of the database (see Settings.role): what it had claimed before a
+        # crash is due again at once instead of when the leases run out.
+        released = await self.store.release_claims()
+        if released:
+            log.warning("%d parts claimed before a restart are due again", released)
+        for connector in self.connectors.values():
+            await connector.start()
+        await self.dispatcher.start()
+        await self.webhooks.start()
 
     async def _start_http(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -329,10 +348,11 @@ class Gateway:
         await self.webhooks.stop()
         writer = self.store.writer
         log.info(
-            "store writer: %d transactions, %d write sets, %.1f s busy",
+            "store writer: %d transactions, %d write sets, %.1f s busy, %d lock retries",
             writer.batches,
             writer.write_sets,
             writer.busy_s,
+            writer.busy_retries,
         )
         await self.store.stop()
         await self.engine.dispose()

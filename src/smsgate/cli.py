@@ -249,10 +249,12 @@ async def _demo_smpp_login(gateway: Any, data_dir: Path) -> tuple[str, str]:
 async def _serve(args: argparse.Namespace) -> int:
     from smsgate.bootstrap import Gateway
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, overrides={"role": args.role} if args.role else None)
     _setup_logging(settings.log_level)
     async with Gateway(settings) as gateway:
-        print(f"smsgate {__version__} listening on {gateway.http_url}", flush=True)
+        print(f"smsgate {__version__} roles: {','.join(sorted(gateway.roles))}", flush=True)
+        if gateway.http_port:
+            print(f"smsgate {__version__} listening on {gateway.http_url}", flush=True)
         if gateway.smpp_port:
             print(f"SMPP server on {settings.smpp_host}:{gateway.smpp_port}", flush=True)
         await _until_signalled(asyncio.Event())
@@ -479,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the gateway")
     with_config(run, required=True)
+    run.add_argument(
+        "--role",
+        help="what this process runs: all (default), or api, smpp, worker comma-separated; "
+        "processes on one database share the work, exactly one runs worker",
+    )
 
     init = sub.add_parser("init", help="write a sample configuration")
     init.add_argument("--config", default="smsgate.toml")

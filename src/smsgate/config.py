@@ -58,6 +58,10 @@ class Settings:
     smpp_tls_cert: str = ""
     smpp_tls_key: str = ""
     log_level: str = "INFO"
+    # What this process runs (DESIGN.md §4): any of api, smpp, worker, comma-separated, or all.
+    # Several processes on one database share the work; exactly one of them runs `worker`
+    # (the connectors and the dispatcher: no connector leases yet).
+    role: str = "all"
     # Messages
     default_max_parts: int = 10
     default_validity_s: int = 48 * 3600
@@ -164,6 +168,24 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"route {route.prefix or route.country!r}: no connector {name}")
     if settings.default_max_parts < 1:
         raise ConfigError("default_max_parts must be at least 1")
+    roles(settings)
+
+
+ROLES = ("api", "smpp", "worker")
+
+
+def roles(settings: Settings) -> frozenset[str]:
+    """The roles this process runs (`role = "all"` or a comma-separated subset of ROLES)."""
+    names = {r.strip() for r in settings.role.split(",") if r.strip()}
+    if names == {"all"}:
+        return frozenset(ROLES)
+    unknown = names - set(ROLES)
+    if unknown or not names:
+        raise ConfigError(
+            f"role must be all or a comma-separated list of {', '.join(ROLES)}; "
+            f"got {settings.role!r}"
+        )
+    return frozenset(names)
 
 
 def masked(settings: Settings) -> dict[str, Any]:

@@ -47,14 +47,17 @@ def make_sync_sqlite_engine(url: str) -> Engine:
         plain, connect_args={"check_same_thread": False}, poolclass=SingletonThreadPool
     )
     _sqlite_events(engine)
-    # The writer never checkpoints itself (that would fsync on the event loop); the writer's
-    # checkpoint task does it from a thread.
-    event.listen(engine, "connect", _no_autocheckpoint)
+    event.listen(engine, "connect", _writer_pragmas)
     return engine
 
 
-def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The writer never checkpoints itself (that would fsync on the event loop); the writer's
+    # checkpoint task does it from a thread.
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+    # Nor does it wait for another process's write lock inside SQLite (with the event loop
+    # blocked): BEGIN IMMEDIATE fails at once and the writer looks again (Writer._transaction).
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
 def _sqlite_events(engine: Engine) -> None:

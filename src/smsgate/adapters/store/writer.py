@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 AfterCommit = Callable[[], None]
+
+# SQLite: how long the writer waits for another process's write lock, and how often it looks.
+BUSY_WAIT_S = 30.0
+BUSY_RETRY_S = 0.0005
 
 
 @dataclass(slots=True)
@@ -169,6 +173,7 @@ class Writer:
         self.batches = 0
         self.write_sets = 0
         self.busy_s = 0.0  # time spent in transactions, for the admin API and benchmarks
+        self.busy_retries = 0  # transactions begun again: another process had the write lock
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="store-writer")
@@ -242,12 +247,26 @@ class Writer:
             await self._commit(batch)
 
     async def _transaction(self, work: Callable[[Connection], None]) -> None:
-        if self._sync_engine is not None:
-            with self._sync_engine.begin() as conn:
-                work(conn)
-        else:
+        if self._sync_engine is None:
             async with self._engine.begin() as aconn:
                 await aconn.run_sync(work)
+            return
+        waited = 0.0
+        while True:
+            try:
+                with self._sync_engine.begin() as conn:
+                    work(conn)
+                return
+            except OperationalError as exc:
+                if not _busy(exc) or waited >= BUSY_WAIT_S:
+                    raise
+            # Another process holds the write lock (roles in separate processes, DESIGN.md
+            # §4). The writer's connection does not wait in SQLite's busy handler, which
+            # sleeps 1-100 ms at a time with the event loop blocked: the loop goes on
+            # serving while we look again. The rolled-back transaction is run again whole.
+            self.busy_retries += 1
+            await asyncio.sleep(BUSY_RETRY_S)
+            waited += BUSY_RETRY_S
 
     async def _commit(self, batch: list[_Item]) -> None:
         sets = [item.ws for item in batch if item.ws]
@@ -290,6 +309,12 @@ class Writer:
                     log.exception("after-commit callback failed")
             if not item.future.done():
                 item.future.set_result(results.get(id(item)))
+
+
+def _busy(exc: OperationalError) -> bool:
+    """SQLITE_BUSY in any of its forms: another connection holds the write lock."""
+    code = getattr(exc.orig, "sqlite_errorcode", 0)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class WriteFailed(Exception):
