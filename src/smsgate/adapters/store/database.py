@@ -89,6 +89,9 @@ def _sqlite_begin(conn: Connection) -> None:
     # Writers take the write lock at BEGIN (waiting up to busy_timeout); a deferred transaction
     # that later writes fails at once with "database is locked" when another writer got in
     # first. `read_only` is a one-shot flag set by read-only callers for their next BEGIN.
+    # `begun`: the store's writer took the write lock itself (Writer._write_lock).
+    if conn.info.pop("begun", False):
+        return
     read_only = conn.info.pop("read_only", False)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

@@ -251,19 +251,29 @@ class Writer:
             async with self._engine.begin() as aconn:
                 await aconn.run_sync(work)
             return
+        with self._sync_engine.connect() as conn:
+            await self._write_lock(conn)
+            conn.info["begun"] = True  # the BEGIN hook (database.py) must not begin again
+            with conn.begin():
+                work(conn)
+
+    async def _write_lock(self, conn: Connection) -> None:
+        """BEGIN IMMEDIATE on the writer's SQLite connection, waiting off the event loop.
+
+        Another process may hold the write lock (roles in separate processes, DESIGN.md §4).
+        The writer's connection does not wait in SQLite's busy handler, which sleeps 1-100 ms
+        at a time with the event loop blocked: BEGIN fails at once and we look again a
+        moment later while the loop goes on serving."""
+        raw = conn.connection.driver_connection
+        assert raw is not None
         waited = 0.0
         while True:
             try:
-                with self._sync_engine.begin() as conn:
-                    work(conn)
+                raw.execute("BEGIN IMMEDIATE")
                 return
-            except OperationalError as exc:
+            except sqlite3.OperationalError as exc:
                 if not _busy(exc) or waited >= BUSY_WAIT_S:
-                    raise
-            # Another process holds the write lock (roles in separate processes, DESIGN.md
-            # §4). The writer's connection does not wait in SQLite's busy handler, which
-            # sleeps 1-100 ms at a time with the event loop blocked: the loop goes on
-            # serving while we look again. The rolled-back transaction is run again whole.
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             self.busy_retries += 1
             await asyncio.sleep(BUSY_RETRY_S)
             waited += BUSY_RETRY_S
@@ -311,9 +321,9 @@ class Writer:
                 item.future.set_result(results.get(id(item)))
 
 
-def _busy(exc: OperationalError) -> bool:
+def _busy(exc: sqlite3.OperationalError) -> bool:
     """SQLITE_BUSY in any of its forms: another connection holds the write lock."""
-    code = getattr(exc.orig, "sqlite_errorcode", 0)
+    code = getattr(exc, "sqlite_errorcode", 0)
     return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
