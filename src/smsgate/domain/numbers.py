@@ -1,7 +1,9 @@
 """Phone numbers to E.164 (DESIGN.md §5), behind our own interface with a cache.
 
 `phonenumbers` validation runs at 1,000–3,000 numbers/s across regions (research/libs.md §3);
-the same numbers recur, so results are cached.
+the same numbers recur, so results are cached. New international numbers ('+' or '00' and
+digits, or digits without a default country) take a fast path over precompiled numbering
+plans (`numbering_plans`) that gives the same results; everything else goes to `phonenumbers`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers.phonenumberutil import region_code_for_number
 
 from smsgate.domain.errors import InvalidNumber
+from smsgate.domain.numbering_plans import (
+    NOT_A_NUMBER,
+    NOT_POSSIBLE,
+    NOT_VALID,
+    parse_international,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +54,34 @@ def _normalize_cached(raw: str, default_country: str | None) -> PhoneNumber | st
     elif text[0].isdigit() and default_country is None:
         # Digits without '+' and no default country: read them as international.
         text = "+" + text
+    digits = text[1:]
+    # After a '+', parse ignores the default country, except "001" (non-geographic), which
+    # skips the national prefix rules: phonenumbers decides that one.
+    if text[0] == "+" and default_country != "001" and _ascii_digits(digits):
+        fast = parse_international(digits)
+        if fast is not None:
+            if isinstance(fast, str):
+                return fast
+            e164, country = fast
+            return PhoneNumber(e164=e164, country=country)
+    return _normalize_slow(text, default_country)
+
+
+def _ascii_digits(text: str) -> bool:
+    """What `parse_international` takes (fewer than 3 digits are not viable for parse)."""
+    return len(text) >= 3 and text.isascii() and text.isdigit()
+
+
+def _normalize_slow(text: str, default_country: str | None) -> PhoneNumber | str:
+    """The reference path, all `phonenumbers`: any input shape, any default country."""
     try:
         parsed = phonenumbers.parse(text, default_country)
     except NumberParseException:
-        return "not a phone number"
+        return NOT_A_NUMBER
     if not phonenumbers.is_possible_number(parsed):
-        return "not a possible phone number"
+        return NOT_POSSIBLE
     if not phonenumbers.is_valid_number(parsed):
-        return "not a valid phone number"
+        return NOT_VALID
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
     return PhoneNumber(e164=e164, country=region_code_for_number(parsed) or "ZZ")
 
