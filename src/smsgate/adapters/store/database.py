@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, SingletonThreadPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def async_url(url: str) -> str:
@@ -55,6 +56,8 @@ def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The writer never checkpoints itself (that would fsync on the event loop); the writer's
     # checkpoint task does it from a thread.
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+    # When the WAL starts over after a checkpoint, its file is cut back to this size.
+    dbapi_connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     # Nor does it wait for another process's write lock inside SQLite (with the event loop
     # blocked): BEGIN IMMEDIATE fails at once and the writer looks again (Writer._transaction).
     dbapi_connection.execute("PRAGMA busy_timeout=0")

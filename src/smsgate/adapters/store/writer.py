@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]
 AfterCommit = Callable[[], None]
 
-# SQLite: how long the writer waits for another process's write lock, and how often it looks.
+# SQLite: how many quick checkpoint passes try to catch up with the writer (see
+# Writer._checkpoint_loop); how long the writer waits for another process's write lock, and
+# how often it looks.
+CHECKPOINT_PASSES = 20
 BUSY_WAIT_S = 30.0
 BUSY_RETRY_S = 0.0005
 
@@ -174,6 +177,7 @@ class Writer:
         self.write_sets = 0
         self.busy_s = 0.0  # time spent in transactions, for the admin API and benchmarks
         self.busy_retries = 0  # transactions begun again: another process had the write lock
+        self.wal_frames_left = 0  # WAL frames not yet in the database file after a checkpoint
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="store-writer")
@@ -181,22 +185,37 @@ class Writer:
             self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="checkpoints")
 
     async def _checkpoint_loop(self, every_s: float = 1.0) -> None:
-        """Copy the WAL into the database file off the loop; PASSIVE never blocks writers."""
+        """Copy the WAL into the database file off the loop; PASSIVE never blocks writers.
+
+        The WAL file starts over (and is cut back to `journal_size_limit`) only when a write
+        begins after a checkpoint copied every frame. Under steady load the writer appends
+        while a checkpoint copies, so one pass a second never catches up and the file grows
+        without bound; quick passes one after another (each copies only what the last one
+        left) do catch up between two transactions."""
         assert self._sync_engine is not None
         url = self._sync_engine.url
         loop = asyncio.get_running_loop()
 
-        def checkpoint() -> None:
-            conn = sqlite3.connect(str(url.database), timeout=30)
+        def checkpoint() -> int:
+            # timeout=0: another process's checkpoint running means there is nothing to do.
+            conn = sqlite3.connect(str(url.database), timeout=0)
             try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                left = 0
+                for _ in range(CHECKPOINT_PASSES):
+                    _busy, frames, copied = conn.execute(
+                        "PRAGMA wal_checkpoint(PASSIVE)"
+                    ).fetchone()
+                    left = max(0, frames - copied)
+                    if left == 0:
+                        break
+                return left
             finally:
                 conn.close()
 
         while True:
             await asyncio.sleep(every_s)
             try:
-                await loop.run_in_executor(self._thread, checkpoint)
+                self.wal_frames_left = await loop.run_in_executor(self._thread, checkpoint)
             except sqlite3.Error:
                 log.warning("WAL checkpoint failed", exc_info=True)
 
