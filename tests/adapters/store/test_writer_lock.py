@@ -67,3 +67,33 @@ async def test_writer_gives_up_after_the_busy_wait(
         # The writer still works once the lock is free.
         await store.accept([new])
         assert await store.get_message(new.message.id) is not None
+
+
+def _wal_salt(path: Path) -> bytes:
+    """The WAL header's salt: SQLite draws a new one each time the WAL starts over."""
+    with open(f"{path}-wal", "rb") as f:
+        return f.read(24)[16:24]
+
+
+async def test_checkpoint_copies_the_wal_whole_so_it_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_background_checkpoints(self: writer_module.Writer, every_s: float = 1.0) -> None:
+        return None
+
+    monkeypatch.setattr(writer_module.Writer, "_checkpoint_loop", no_background_checkpoints)
+    path = tmp_path / "shared.db"
+    async with open_store(f"sqlite:///{path}") as store:
+        account = await store.create_account(name="acme", now=T0)
+
+        async def write(n: int) -> None:
+            for i in range(n):
+                await store.accept([new_message(account.id, due_at=T0, created_at=T0 + i)])
+
+        await write(20)
+        salt = _wal_salt(path)
+        await write(5)  # no checkpoint between: the WAL grows on
+        assert _wal_salt(path) == salt
+        assert await asyncio.to_thread(writer_module.checkpoint, str(path)) == 0
+        await write(1)  # everything was copied: this transaction starts the WAL over
+        assert _wal_salt(path) != salt

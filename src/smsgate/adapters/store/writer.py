@@ -196,26 +196,12 @@ class Writer:
         url = self._sync_engine.url
         loop = asyncio.get_running_loop()
 
-        def checkpoint() -> int:
-            # timeout=0: another process's checkpoint running means there is nothing to do.
-            conn = sqlite3.connect(str(url.database), timeout=0)
-            try:
-                left = 0
-                for _ in range(CHECKPOINT_PASSES):
-                    _busy, frames, copied = conn.execute(
-                        "PRAGMA wal_checkpoint(PASSIVE)"
-                    ).fetchone()
-                    left = max(0, frames - copied)
-                    if left == 0:
-                        break
-                return left
-            finally:
-                conn.close()
-
         while True:
             await asyncio.sleep(every_s)
             try:
-                self.wal_frames_left = await loop.run_in_executor(self._thread, checkpoint)
+                self.wal_frames_left = await loop.run_in_executor(
+                    self._thread, checkpoint, str(url.database)
+                )
             except sqlite3.Error:
                 log.warning("WAL checkpoint failed", exc_info=True)
 
@@ -344,6 +330,23 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     """SQLITE_BUSY in any of its forms: another connection holds the write lock."""
     code = getattr(exc, "sqlite_errorcode", 0)
     return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def checkpoint(path: str) -> int:
+    """Quick PASSIVE checkpoint passes until the WAL is copied whole (or CHECKPOINT_PASSES
+    ran); the frames still left. Blocking: run it in a thread."""
+    # timeout=0: another process's checkpoint running means there is nothing to do.
+    conn = sqlite3.connect(path, timeout=0)
+    try:
+        left = 0
+        for _ in range(CHECKPOINT_PASSES):
+            _busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            left = max(0, frames - copied)
+            if left == 0:
+                break
+        return left
+    finally:
+        conn.close()
 
 
 class WriteFailed(Exception):
