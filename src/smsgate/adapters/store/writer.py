@@ -36,7 +36,7 @@ AfterCommit = Callable[[], None]
 # how often it looks.
 CHECKPOINT_PASSES = 20
 BUSY_WAIT_S = 30.0
-BUSY_RETRY_S = 0.0005
+BUSY_RETRY_S = (0.001, 0.002)  # the first wait, then every later one (timers tick in ms)
 
 
 @dataclass(slots=True)
@@ -280,8 +280,9 @@ class Writer:
                 if not _busy(exc) or waited >= BUSY_WAIT_S:
                     raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             self.busy_retries += 1
-            await asyncio.sleep(BUSY_RETRY_S)
-            waited += BUSY_RETRY_S
+            pause = BUSY_RETRY_S[1] if waited else BUSY_RETRY_S[0]
+            await asyncio.sleep(pause)
+            waited += pause
 
     async def _commit(self, batch: list[_Item]) -> None:
         sets = [item.ws for item in batch if item.ws]
