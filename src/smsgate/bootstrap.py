@@ -177,6 +177,8 @@ class Gateway:
             default_sender=default_sender,
             wake_dispatcher=self.dispatcher.wake,
             suppressed=self.two_way_store.suppressed,
+            # Messages this process accepts skip the claim when it runs the dispatcher.
+            handoff=self.dispatcher if "worker" in self.roles else None,
         )
         self.ingress = SmppIngress(self.store, self.clock, self.messages)
         self.delivery.on_final = self.ingress.receipts_for

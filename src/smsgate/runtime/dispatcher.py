@@ -4,6 +4,11 @@ and records every outcome (Postfix's queue manager, STYLE.md).
 Claims are leases: a crashed process's claims come back when they run out (or at once on a
 single-node restart). Per connector, parts go out in the order they were claimed; the
 connector's window and TPS bound what is in flight.
+
+Messages accepted by this process may skip the claim (`Handoff`, services/ports.py): while
+the queue holds nothing due that came before them and there is room, they are committed
+already claimed and handed over from memory after the commit. A hand-off that comes after a
+message that had to be queued waits until a claim has taken that one (order is kept).
 """
 
 from __future__ import annotations
@@ -11,17 +16,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from smsgate.domain.numbers import normalize
 from smsgate.domain.retry import next_attempt
 from smsgate.domain.routing import RoutingTable
 from smsgate.domain.states import Status
+from smsgate.runtime.handoff import HandoffBook, Waiting
 from smsgate.services.clock import Clock
 from smsgate.services.delivery import DeliveryService, InFlight
-from smsgate.services.ports import Connector, OutboundPart, OutcomeKind, SubmitOutcome
-from smsgate.services.records import Change, Part
+from smsgate.services.ports import (
+    Connector,
+    HandoffSlot,
+    OutboundPart,
+    OutcomeKind,
+    SubmitOutcome,
+)
+from smsgate.services.records import Change, DueMessage, OutboxChange, Part
 from smsgate.services.store_port import StorePort
 
 log = logging.getLogger(__name__)
@@ -59,6 +72,10 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._sweep_task: asyncio.Task[None] | None = None
         self.submitted = 0
+        self.handed_off = 0  # parts taken from memory instead of claimed
+        self._running = False
+        self._caught_up = False  # the last claim took every due part
+        self._handoffs = HandoffBook()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -67,17 +84,82 @@ class Dispatcher:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    def _busy(self) -> int:
+        book = self._handoffs
+        return len(self._tasks) + book.reserved_parts + book.waiting_parts
+
+    def _any_up(self) -> bool:
+        return not self._connectors or any(c.is_up for c in self._connectors.values())
+
+    # ---- hand-off (services/ports.py Handoff, runtime/handoff.py) ------------------------
+
+    def reserve(self, parts: int, now: float) -> HandoffSlot | None:
+        """Room for freshly accepted parts, or None: queue them (the order is kept)."""
+        book = self._handoffs
+        ticket = book.next_ticket()
+        if (
+            self._running
+            and self._caught_up
+            and self._busy() + parts <= self._max_in_flight
+            # Waiting hand-offs never fill the room claims need to catch up with.
+            and (not book.behind_queue or book.waiting_parts + parts <= self._max_in_flight // 2)
+            and self._any_up()
+        ):
+            book.grant(ticket, parts)
+            return HandoffSlot(ticket=ticket, parts=parts, claimed_until=now + self._lease_s)
+        book.refuse(ticket)
+        return None
+
+    def release(self, slot: HandoffSlot) -> None:
+        """The commit failed (or its caller went away): the room is free again."""
+        self._handoffs.release(slot.ticket)
+
+    def take(self, slot: HandoffSlot, due: Sequence[DueMessage]) -> None:
+        """The parts are committed, claimed by us: send them (after earlier queued ones)."""
+        book = self._handoffs
+        book.release(slot.ticket)
+        if not self._running:
+            # Stopping: they stay claimed until a restart releases them (as claimed parts
+            # whose sending was cut short).
+            return
+        if book.must_wait(slot.ticket):
+            book.park(Waiting(slot.ticket, time.monotonic(), slot.parts, due))
+            self._wakeup.set()  # a claim clears the way
+            return
+        self.handed_off += self._start_parts(due)
+
+    async def _requeue(self, waiting: list[Waiting]) -> None:
+        """Put parked hand-offs back in the queue in their turn (due when they were
+        accepted); claims then take them like any queued message."""
+        if not waiting:
+            return
+        changes: list[Change] = [
+            OutboxChange(message_id=m.message.id, seq=p.seq, due_at=m.message.created_at)
+            for w in waiting
+            for m in w.due
+            for p in m.parts
+        ]
+        await self._store.apply(changes)  # before the next claim is queued
+        for w in waiting:
+            self._handoffs.refuse(w.ticket)
+
     async def start(self) -> None:
+        self._running = True
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")
         self._sweep_task = asyncio.create_task(self._sweep(), name="expiry-sweeper")
 
     async def stop(self, *, drain_s: float = 5.0) -> None:
         """Stop claiming, give in-flight submits a moment to finish, then cancel the rest."""
+        self._running = False
         for task in (self._loop_task, self._sweep_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        try:
+            await self._requeue(self._handoffs.drain())
+        except Exception:  # they stay claimed: due again after a restart or their lease
+            log.exception("queueing waiting hand-offs failed")
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=drain_s)
             for task in pending:
@@ -87,36 +169,62 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while True:
-            room = self._max_in_flight - len(self._tasks)
+            # A lease must not run out while its parts wait here: after a quarter of it,
+            # they go back to the queue.
+            stale = self._handoffs.stale(time.monotonic() - self._lease_s / 4)
+            try:
+                await self._requeue(stale)
+            except Exception:
+                log.exception("queueing waiting hand-offs failed")
+            room = self._max_in_flight - self._busy()
             claimed = 0
             # With every link down, claiming would only push the queue back again and again;
             # a link coming up wakes us.
-            any_up = not self._connectors or any(c.is_up for c in self._connectors.values())
+            any_up = self._any_up()
             if room > 0 and any_up:
                 try:
                     claimed = await self._claim(min(self._batch, room))
                 except Exception:
                     log.exception("claiming due parts failed")
-            if claimed == 0 or len(self._tasks) >= self._max_in_flight or not any_up:
+            if claimed == 0 or claimed >= room or not any_up:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self._wakeup.wait()
 
     async def _claim(self, limit: int) -> int:
+        # Everything queued before this point is in the claim's view (the writer runs it
+        # after the writes queued before it).
+        ticket = self._handoffs.ticket
         now = self._clock.now()
         due = await self._store.claim_due(now=now, limit=limit, lease_s=self._lease_s)
+        tracker = self._delivery.tracker
+        for item in due:
+            if item.message.id not in tracker.messages and len(item.parts) != item.message.parts:
+                # Some of the parts only (the others sent or waiting): the states of all.
+                parts = await self._store.get_parts(item.message.id)
+                tracker.track(
+                    item.message,
+                    {p.seq: p.status for p in parts},
+                    {p.seq: p.receipt_requested for p in parts},
+                )
+        count = self._start_parts(due)
+        self._caught_up = count < limit
+        if self._caught_up:
+            for waiting in self._handoffs.claimed_all(ticket):
+                self.handed_off += self._start_parts(waiting.due)
+        return count
+
+    def _start_parts(self, due: Sequence[DueMessage]) -> int:
+        """Track the messages and start one task per part; the number of parts."""
         count = 0
         for item in due:
             entry = self._delivery.tracker.messages.get(item.message.id)
             if entry is None:
-                parts = list(item.parts)
-                if len(parts) != item.message.parts:
-                    parts = await self._store.get_parts(item.message.id)
                 entry = self._delivery.tracker.track(
                     item.message,
-                    {p.seq: p.status for p in parts},
-                    {p.seq: p.receipt_requested for p in parts},
+                    {p.seq: p.status for p in item.parts},
+                    {p.seq: p.receipt_requested for p in item.parts},
                 )
             for part in item.parts:
                 entry.parts[part.seq] = Status.SENDING
@@ -130,7 +238,9 @@ class Dispatcher:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("sending a part failed", exc_info=task.exception())
-        if len(self._tasks) < self._max_in_flight // 2:
+        # Room for more: claim again if the queue may hold due parts (else hand-offs fill it).
+        backlog = not self._caught_up or self._handoffs.behind_queue
+        if backlog and len(self._tasks) < self._max_in_flight // 2:
             self._wakeup.set()
 
     async def _send(self, entry: InFlight, part: Part, attempts: int) -> None:

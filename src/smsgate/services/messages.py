@@ -24,9 +24,11 @@ from smsgate.domain.states import CANCELABLE, Status
 from smsgate.services.clock import Clock
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for
 from smsgate.services.ids import new_id
+from smsgate.services.ports import Handoff
 from smsgate.services.records import (
     Account,
     Batch,
+    DueMessage,
     Message,
     MessageChange,
     NewMessage,
@@ -87,6 +89,7 @@ class MessageService:
         default_sender: str,
         wake_dispatcher: Callable[[], None] = lambda: None,
         suppressed: Suppressed | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -96,6 +99,8 @@ class MessageService:
         self._refs = itertools.cycle(range(1, 256))
         # The account's suppression list (two-way opt-outs); None: no opt-out policy.
         self._suppressed = suppressed
+        # The dispatcher, when this process runs it: due messages skip the claim (ports.py).
+        self._handoff = handoff
 
     def build(
         self,
@@ -215,8 +220,36 @@ class MessageService:
 
     async def commit(self, new: NewMessage) -> None:
         """Commit a message built by `build` (for callers that build their own requests)."""
-        await self._store.accept([new])
-        self._wake()
+        await self._accept([new])
+
+    async def _accept(self, built: Sequence[NewMessage], *, batch: Batch | None = None) -> None:
+        """Commit; the messages due now go straight to the dispatcher of this process when it
+        can take them (written as its claim would leave them), else through the queue."""
+        now = self._clock.now()
+        due = [b for b in built if b.due_at is not None and b.due_at <= now]
+        handoff = self._handoff
+        slot = None
+        if due and handoff is not None:
+            slot = handoff.reserve(sum(len(b.parts) for b in due), now)
+        if handoff is None or slot is None:
+            await self._store.accept(built, batch=batch)
+            self._wake()
+            return
+        claimed = {b.message.id: _claimed(b, slot.claimed_until, now) for b in due}
+        taken = [
+            DueMessage(message=c.message, parts=c.parts, attempts=dict.fromkeys(_seqs(c), 0))
+            for c in claimed.values()
+        ]
+        try:
+            await self._store.accept(
+                [claimed.get(b.message.id, b) for b in built],
+                batch=batch,
+                # After the commit, even if this caller was canceled meanwhile.
+                after_commit=lambda: handoff.take(slot, taken),
+            )
+        except BaseException:
+            handoff.release(slot)
+            raise
 
     async def send(
         self, account: Account, req: SendRequest, *, idempotency_key: str | None = None
@@ -236,14 +269,13 @@ class MessageService:
         new = self.build(account, req, now, idempotency=idem)
         new = (await self._apply_optouts(account, [new], now))[0]
         try:
-            await self._store.accept([new])
+            await self._accept([new])
         except Exception as exc:
             if idem is not None and getattr(exc, "conflict", False):
                 replay = await self._replay(account, idem)
                 if replay is not None:
                     return replay, False
             raise
-        self._wake()
         return new.message, True
 
     async def _replay(self, account: Account, idem: tuple[str, str]) -> Message | None:
@@ -285,8 +317,7 @@ class MessageService:
                     f"recipient {index}: {message}", field=f"messages[{index}].{field}"
                 ) from exc
         built = await self._apply_optouts(account, built, now)
-        await self._store.accept(built, batch=batch)
-        self._wake()
+        await self._accept(built, batch=batch)
         return batch, [b.message for b in built]
 
     async def _apply_optouts(
@@ -338,6 +369,22 @@ class MessageService:
             ]
         )
         return canceled
+
+
+def _claimed(new: NewMessage, until: float, now: float) -> NewMessage:
+    """A due message as the dispatcher's claim would leave it: sending, claimed until
+    `until` (the status event of its acceptance stays `queued`)."""
+    sending = Status.SENDING.value
+    return replace(
+        new,
+        message=replace(new.message, status=sending, updated_at=now),
+        parts=tuple(replace(p, status=sending) for p in new.parts),
+        claimed_until=until,
+    )
+
+
+def _seqs(new: NewMessage) -> list[int]:
+    return [p.seq for p in new.parts]
 
 
 def _opted_out(new: NewMessage, hooks: tuple[Webhook, ...], now: float) -> NewMessage:

@@ -9,10 +9,13 @@ which is after the commit: a receipt or an inbound message acknowledged is never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from smsgate.services.records import DueMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,3 +111,28 @@ class Connector(Protocol):
     async def stop(self) -> None: ...
 
     async def submit(self, part: OutboundPart) -> SubmitOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffSlot:
+    """Room the dispatcher keeps for `parts` freshly accepted parts (see `Handoff`)."""
+
+    ticket: int  # order of the reservation among all hand-off attempts
+    parts: int
+    claimed_until: float  # the lease a claim would have written
+
+
+class Handoff(Protocol):
+    """The dispatcher of this process, taking freshly accepted messages from memory.
+
+    `reserve` answers None when the parts must go through the queue (no room, no link up, or
+    earlier messages still queued); otherwise the caller commits them already claimed until
+    `slot.claimed_until`, with the status a claim gives (sending), and calls `take` once the
+    commit is durable (or `release` when it failed).
+    """
+
+    def reserve(self, parts: int, now: float) -> HandoffSlot | None: ...
+
+    def take(self, slot: HandoffSlot, due: Sequence[DueMessage]) -> None: ...
+
+    def release(self, slot: HandoffSlot) -> None: ...

@@ -163,6 +163,9 @@ class NewMessage:
     events: tuple[StatusEvent, ...]
     deliveries: tuple[NewDelivery, ...] = ()
     idempotency: tuple[str, str] | None = None  # (key, request hash)
+    # Set when the dispatcher of this process takes the parts from memory (services/ports.py
+    # Handoff): the queue rows are written claimed until then, as a claim would leave them.
+    claimed_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from smsgate.services.records import (
@@ -18,7 +18,13 @@ from smsgate.services.records import (
 
 
 class StorePort(Protocol):
-    async def accept(self, new: Sequence[NewMessage], *, batch: Batch | None = None) -> None: ...
+    async def accept(
+        self,
+        new: Sequence[NewMessage],
+        *,
+        batch: Batch | None = None,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None: ...
 
     async def apply(self, changes: Sequence[Change]) -> None: ...
 

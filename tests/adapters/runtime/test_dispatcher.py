@@ -4,129 +4,13 @@ routing, failover, retries with backoff until the validity ends, expiry and orde
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from smsgate.adapters.store.database import make_engine, migrate
-from smsgate.adapters.store.store import Store
-from smsgate.domain.routing import Route, RoutingTable
-from smsgate.runtime.dispatcher import Dispatcher
-from smsgate.services.delivery import DeliveryService, Tracker
-from smsgate.services.messages import MessageService, SendRequest
-from smsgate.services.ports import OutboundPart, OutcomeKind, SubmitOutcome
-from smsgate.services.records import Account
+from smsgate.domain.routing import Route
+from smsgate.services.ports import OutcomeKind
 
-
-class FakeClock:
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-
-@dataclass
-class ScriptedConnector:
-    """Answers submits from a script of outcome kinds (the last one repeats)."""
-
-    name: str
-    script: list[OutcomeKind] = field(default_factory=lambda: [OutcomeKind.OK])
-    up: bool = True
-    seen: list[OutboundPart] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def is_up(self) -> bool:
-        return self.up
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    async def submit(self, part: OutboundPart) -> SubmitOutcome:
-        kind = self.script[min(len(self.seen), len(self.script) - 1)]
-        self.seen.append(part)
-        self.changed.set()
-        if kind == OutcomeKind.OK:
-            return SubmitOutcome(kind=kind, smsc_id=f"{self.name}-{len(self.seen)}")
-        return SubmitOutcome(kind=kind, status=0x45, error="ESME_RSUBMITFAIL")
-
-
-@dataclass
-class Rig:
-    store: Store
-    clock: FakeClock
-    messages: MessageService
-    dispatcher: Dispatcher
-    account: Account
-
-    async def send(self, to: str = "+359888123456", **kw: object) -> str:
-        req = SendRequest(to=to, sender="ACME", text=str(kw.pop("text", "hi")), **kw)  # type: ignore[arg-type]
-        message, _ = await self.messages.send(self.account, req)
-        return message.id
-
-    async def status_of(self, message_id: str) -> str:
-        message = await self.store.get_message(message_id)
-        assert message is not None
-        return message.status
-
-    async def wait_status(self, message_id: str, *statuses: str) -> str:
-        async with asyncio.timeout(10):
-            while (status := await self.status_of(message_id)) not in statuses:
-                await self.dispatcher_settled()
-        return status
-
-    async def dispatcher_settled(self) -> None:
-        # Let the dispatcher and the writer run; yields to the loop, does not wait for time.
-        self.dispatcher.wake()
-        for _ in range(50):
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def rig_factory(tmp_path: Path) -> AsyncIterator[object]:
-    made: list[tuple[Store, Dispatcher]] = []
-
-    async def make(connectors: dict[str, ScriptedConnector], routes: list[Route]) -> Rig:
-        url = f"sqlite:///{tmp_path}/d{len(made)}.db"
-        engine = make_engine(url)
-        await migrate(engine)
-        store = Store(engine, url=url, commit_window_s=0)
-        await store.start()
-        clock = FakeClock()
-        delivery = DeliveryService(store, clock, Tracker())
-        dispatcher = Dispatcher(
-            store=store,
-            clock=clock,
-            delivery=delivery,
-            connectors=connectors,
-            routing=RoutingTable.of(routes),
-            poll_s=0.05,
-            expiry_sweep_s=0.05,
-        )
-        messages = MessageService(
-            store,
-            clock,
-            default_validity_s=3600,
-            default_sender="x",
-            wake_dispatcher=dispatcher.wake,
-        )
-        account = await store.create_account(name="acme", now=clock.now())
-        await dispatcher.start()
-        made.append((store, dispatcher))
-        return Rig(store, clock, messages, dispatcher, account)
-
-    yield make
-    for store, dispatcher in made:
-        await dispatcher.stop()
-        await store.stop()
-        await store.engine.dispose()
+from .rig import ScriptedConnector
 
 
 async def test_failover_to_the_next_connector_on_a_transient_error(rig_factory: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, literal_column, or_, select, update
@@ -286,23 +286,36 @@ class Store:
 
     # ---- messages ------------------------------------------------------------------------
 
-    async def accept(self, new: Sequence[NewMessage], *, batch: Batch | None = None) -> None:
-        """Commit messages with their parts, queue rows, events and webhooks: one commit."""
+    async def accept(
+        self,
+        new: Sequence[NewMessage],
+        *,
+        batch: Batch | None = None,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Commit messages with their parts, queue rows, events and webhooks: one commit.
+
+        `after_commit` runs once the commit is durable, even if the caller was canceled
+        meanwhile (it hands the messages to the dispatcher of this process)."""
         ws = WriteSet()
         if batch is not None:
             ws.insert(t.batches, _asdict(batch))
         for item in new:
             ws.insert(t.messages, _asdict(item.message))
+            # Claimed by the dispatcher of this process: the row a claim would leave (the
+            # due time is the lease's end, so claims skip it until the lease runs out).
+            claimed = item.claimed_until
+            due_at = item.due_at if claimed is None else claimed
             for part in item.parts:
                 ws.insert(t.parts, _asdict(part))
-                if item.due_at is not None:
+                if due_at is not None:
                     ws.insert(
                         t.outbox,
                         {
                             "message_id": part.message_id,
                             "seq": part.seq,
-                            "due_at": item.due_at,
-                            "claimed_until": None,
+                            "due_at": due_at,
+                            "claimed_until": claimed,
                             "attempts": 0,
                         },
                     )
@@ -322,6 +335,8 @@ class Store:
                         "created_at": item.message.created_at,
                     },
                 )
+        if after_commit is not None:
+            ws.after_commit.append(after_commit)
         await self.writer.write(ws)
 
     async def get_message(self, message_id: str, account_id: str | None = None) -> Message | None:
