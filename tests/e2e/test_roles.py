@@ -35,10 +35,10 @@ def test_roles_are_all_or_a_list_of_known_ones() -> None:
             roles(Settings(role=bad))
 
 
-async def test_an_smpp_node_and_a_worker_share_one_database(tmp_path: Path) -> None:
+async def test_an_smpp_node_and_a_worker_share_one_database(tmp_path: Path, db_url: str) -> None:
     sim_cfg = SmscSimulatorConfig(system_id="gw", password="pw", receipt_delay=0.05)
     async with SmscSimulator(sim_cfg) as sim:
-        base = gateway_settings(tmp_path, sim.port)
+        base = gateway_settings(tmp_path, sim.port, database_url=db_url)
         worker = Gateway(replace(base, role="api,worker"))
         smpp_node = Gateway(replace(base, role="smpp"))
         async with worker, smpp_node:
