@@ -299,3 +299,17 @@ async def test_transmitter_and_receiver_pair() -> None:
     assert events.receipts[0].smsc_id == outcome.smsc_id
     assert sim.connections == 2
     assert sim.unbinds == 2
+
+
+async def test_a_submit_without_response_closes_the_link_before_any_resend() -> None:
+    events = RecordingEvents()
+    cfg = sim_config(submit_resp_delay=1.0)  # later than the connector waits
+    async with (
+        SmscSimulator(cfg) as sim,
+        running(sim.port, events, response_timeout=0.1) as connector,
+    ):
+        lost = await connector.submit(part(1))
+        # Resent only on a new link, never on the one that may still deliver the first copy.
+        await events.wait_until(lambda: events.links[:3] == [True, False, True])
+    assert (lost.kind, lost.error) == (OutcomeKind.TRANSIENT, "timeout")
+    assert sim.connections >= 2

@@ -262,7 +262,9 @@ class SmppConnector:
                 source_ton=self.config.source_ton,
                 source_npi=self.config.source_npi,
             )
-            sent = session.request(pdu, lambda resp, why: self._answered(request, resp, why))
+            sent = session.request(
+                pdu, lambda resp, why: self._answered(request, resp, why, session)
+            )
         except SmppError:
             # The part itself cannot be encoded (e.g. an over-long address): our input is bad.
             self._finish(request, OutcomeKind.PERMANENT, error="encode_error")
@@ -272,12 +274,19 @@ class SmppConnector:
         else:
             heapq.heappush(self._queue, request)
 
-    def _answered(self, request: _Submit, resp: Pdu | None, reason: str) -> None:
+    def _answered(
+        self, request: _Submit, resp: Pdu | None, reason: str, session: SmppClientSession
+    ) -> None:
         if not self._stopping:
             self._pump_soon()
         if resp is None:
             error = "stopped" if self._stopping else reason
             self._finish(request, OutcomeKind.TRANSIENT, error=error)
+            if reason == "timeout" and not self._stopping:
+                # The SMSC may have taken the part or not. Sent again on this link, it could
+                # be delivered twice by a link that seems fine; DESIGN.md §7 allows a resend
+                # only across a crash or a disconnect, so the link is closed and rebound.
+                session.abort("no submit_sm_resp within the response timeout")
             return
         status = resp.command_status
         if status == CommandStatus.ESME_ROK and isinstance(resp, SubmitSmResp):
