@@ -205,6 +205,8 @@ class SmppIngress:
         key = (account.id, sender, to, ref, total)
         self._expire_groups(now)
         group = self._groups.get(key)
+        if group is None and seq != 1:
+            group = await self._stored_group(key, now)
         if group is not None and seq in group.texts:
             return smpp_id(group.message.id, seq)  # a repeated part: same answer
         part = Part(
@@ -276,6 +278,27 @@ class SmppIngress:
         if complete:
             self._messages.wake()
         return smpp_id(group.message.id, seq)
+
+    async def _stored_group(self, key: tuple[str, str, str, int, int], now: float) -> _Group | None:
+        """The group a later part belongs to when this process does not hold it: its earlier
+        parts were committed by a process that then stopped or crashed (else a restart would
+        make each part a message of its own, held PART_HOLD_S and sent alone)."""
+        account_id, sender, to, ref, total = key
+        recent = await self._store.list_messages(
+            account_id, limit=20, to_addr=to, since=now - PART_HOLD_S
+        )
+        for message in recent:
+            if message.source != SMPP_PARTS or message.parts != total:
+                continue
+            if sender and message.from_addr != sender:
+                continue
+            parts = await self._store.get_parts(message.id)
+            if len(parts) >= total or any(_part_ref(p) != ref for p in parts):
+                continue
+            group = _Group(message, {p.seq: _part_text(p) for p in parts}, message.created_at)
+            self._groups[key] = group
+            return group
+        return None
 
     def _expire_groups(self, now: float) -> None:
         for key in [k for k, g in self._groups.items() if now - g.started > PART_HOLD_S]:
@@ -469,6 +492,23 @@ def _payload(pdu: SubmitSm | DataSm) -> tuple[bytes, bytes, tuple[int, int, int]
                 raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "bad SAR numbers")
             concat = (ref, total, seq)
     return payload, udh, concat
+
+
+def _part_ref(part: Part) -> int | None:
+    """The concatenation reference of a stored part of an ESME-concatenated message."""
+    if part.sar_ref is not None:
+        return part.sar_ref
+    if not part.esm_class & EsmClass.UDHI:
+        return None
+    header, _body = codec.split_udh(part.short_message)
+    return header.concat.ref if header.concat is not None else None
+
+
+def _part_text(part: Part) -> str:
+    body = part.short_message
+    if part.esm_class & EsmClass.UDHI:
+        body = codec.split_udh(body)[1]
+    return codec.decode_payload(body, part.data_coding & 0xFF)
 
 
 def _times(pdu: SubmitSm | DataSm, now: float) -> tuple[float | None, float | None]:

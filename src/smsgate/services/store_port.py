@@ -54,6 +54,17 @@ class StorePort(Protocol):
 
     async def get_parts(self, message_id: str) -> list[Part]: ...
 
+    async def list_messages(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        to_addr: str | None = None,
+        since: float | None = None,
+    ) -> list[Message]:
+        """The account's newest messages first (the REST list's other filters omitted)."""
+        ...
+
     async def get_account(self, account_id: str) -> Account | None: ...
 
     async def find_idempotent(self, account_id: str, key: str) -> tuple[str, str] | None: ...
