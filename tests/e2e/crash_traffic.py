@@ -106,9 +106,10 @@ class Traffic:
         )
 
     def split_long(self, record: EsmeRecord) -> set[int]:
-        """Long SMPP messages whose parts went into two gateway messages: a crash cut the
-        bind between them, and the next process held its part back for the other one
-        (smpp_ingress.PART_HOLD_S) before sending it alone."""
+        """Long SMPP messages whose parts went into two gateway messages. A later part
+        finds the group its earlier parts were committed in, even in another process; only
+        a part 1 committed but not acknowledged before a kill, and sent again, starts a
+        second group (held smpp_ingress.PART_HOLD_S, then sent alone)."""
         ids: dict[int, set[str]] = defaultdict(set)
         for index, sid in record.accepted.items():
             i, part = self.units[index]
