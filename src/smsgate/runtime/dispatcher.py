@@ -248,7 +248,7 @@ class Dispatcher:
         await self._delivery.commit(changes)
 
     async def _outcome(self, entry: InFlight, part: Part, attempts: int) -> list[Change]:
-        message = entry.message
+        message = entry.base  # what is read here never changes while sending
         now = self._clock.now()
         if message.valid_until is not None and now >= message.valid_until:
             return await self._delivery.finished(
@@ -333,7 +333,7 @@ class Dispatcher:
 def _outbound(
     message_id: str, part: Part, sender: str, digits: str, entry: InFlight
 ) -> OutboundPart:
-    message = entry.message
+    message = entry.base
     return OutboundPart(
         part_id=f"{message_id}.{part.seq}",
         message_id=message_id,

@@ -10,6 +10,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from smsgate.domain.states import FINAL, Status, aggregate, status_from_receipt
 from smsgate.services.batching import ChangeBatcher
@@ -51,16 +52,37 @@ def receipt_candidates(smsc_id: str, id_format: str = "auto") -> tuple[str, ...]
 
 @dataclass(slots=True)
 class InFlight:
-    message: Message
+    """A message being sent: its part states, and its own fields as they change.
+
+    The changes are applied to the (frozen) message only when it is asked for: most outcomes
+    need its status alone, and a copy of the message per outcome was a good part of the cost
+    of sending one."""
+
+    base: Message  # id, account, addresses, text, validity: never changed while sending
     parts: dict[int, str] = field(default_factory=dict)  # seq → part status
     receipts: dict[int, int] = field(default_factory=dict)  # seq → SMPP receipt asked per part
+    changed: dict[str, Any] = field(default_factory=dict)  # message fields changed since base
+
+    @property
+    def message(self) -> Message:
+        """The message as it stands."""
+        if self.changed:
+            self.base = replace(self.base, **self.changed)
+            self.changed = {}
+        return self.base
+
+    def get(self, name: str) -> Any:
+        """One field of the message as it stands."""
+        changed = self.changed
+        return changed[name] if name in changed else getattr(self.base, name)
 
     def for_part(self, seq: int) -> Message:
         """The message as one part's receipt sees it (the part's own receipt request)."""
+        message = self.message
         wanted = self.receipts.get(seq)
-        if wanted is None or wanted == self.message.receipt_requested:
-            return self.message
-        return replace(self.message, receipt_requested=wanted)
+        if wanted is None or wanted == message.receipt_requested:
+            return message
+        return replace(message, receipt_requested=wanted)
 
 
 class Tracker:
@@ -145,65 +167,65 @@ class DeliveryService:
         self, entry: InFlight, now: float, *, error: tuple[str, str] | None = None
     ) -> list[Change]:
         """Fold the part states into the message status; a change emits event and webhooks."""
-        message = entry.message
+        status = entry.get("status")
         new_status = aggregate([Status(s) for s in entry.parts.values()])
-        if new_status == message.status:
+        if new_status == status or status in FINAL:
             return []
-        if message.status in FINAL:
-            return []
-        sent_at = now if new_status == Status.SENT or message.sent_at is None else None
+        base = entry.base
+        was_sent_at = entry.get("sent_at")
+        sent_at = now if new_status == Status.SENT or was_sent_at is None else None
         delivered_at = now if new_status == Status.DELIVERED else None
-        updated = replace(
-            message,
+        error_code, error_message = error if error else (None, None)
+        entry.changed.update(
             status=new_status,
             updated_at=now,
-            error_code=error[0] if error else None,
-            error_message=error[1] if error else None,
-            sent_at=message.sent_at
-            or (now if new_status in (Status.SENT, Status.DELIVERED) else None),
-            delivered_at=delivered_at or message.delivered_at,
+            error_code=error_code,
+            error_message=error_message,
+            sent_at=was_sent_at or (now if new_status in (Status.SENT, Status.DELIVERED) else None),
+            delivered_at=delivered_at or entry.get("delivered_at"),
         )
-        entry.message = updated
-        extra: list[Change] = []
+        changes: list[Change] = []
         if new_status in FINAL:
-            self.tracker.forget(message.id)
-            extra = self.on_final(updated, None, new_status, updated.error_code, now)
-        hooks = await self._store.webhooks_for(message.account_id, now=now)
-        return [
-            *extra,
+            self.tracker.forget(base.id)
+            changes += self.on_final(entry.message, None, new_status, error_code, now)
+        hooks = await self._store.webhooks_for(base.account_id, now=now)
+        changes += (
             MessageChange(
-                message_id=message.id,
+                message_id=base.id,
                 status=new_status,
                 updated_at=now,
-                error_code=updated.error_code,
-                error_message=updated.error_message,
-                connector=updated.connector,
+                error_code=error_code,
+                error_message=error_message,
+                connector=entry.get("connector"),
                 sent_at=sent_at if new_status in (Status.SENT, Status.DELIVERED) else None,
                 delivered_at=delivered_at,
             ),
             StatusEvent(
-                message_id=message.id,
+                message_id=base.id,
                 seq=None,
                 status=new_status,
-                error_code=updated.error_code,
-                detail=updated.error_message,
+                error_code=error_code,
+                detail=error_message,
                 created_at=now,
             ),
-            *deliveries_for(MESSAGE_STATUS, updated, hooks, now),
-        ]
+        )
+        if hooks or base.callback_url:  # else no event to send: the message is not needed
+            changes += deliveries_for(MESSAGE_STATUS, entry.message, hooks, now)
+        return changes
 
     async def submitted(
         self, entry: InFlight, seq: int, connector: str, smsc_id: str, attempts: int
     ) -> list[Change]:
         """The SMSC accepted a part."""
         now = self._clock.now()
-        self.tracker.remember_smsc(connector, smsc_id, entry.message.id, seq)
+        message_id = entry.base.id
+        self.tracker.remember_smsc(connector, smsc_id, message_id, seq)
         if entry.parts.get(seq) not in FINAL:
             entry.parts[seq] = Status.SENT
-        entry.message = replace(entry.message, connector=connector)
+        entry.changed["connector"] = connector
         changes: list[Change] = [
             PartChange(
-                message_id=entry.message.id,
+                message_id=message_id,
                 seq=seq,
                 status=Status.SENT,
                 connector=connector,
@@ -212,7 +234,7 @@ class DeliveryService:
                 error_code=None,
                 submitted_at=now,
             ),
-            OutboxChange(message_id=entry.message.id, seq=seq, due_at=None),
+            OutboxChange(message_id=message_id, seq=seq, due_at=None),
         ]
         changes += await self._message_changes(entry, now)
         return changes
@@ -232,10 +254,10 @@ class DeliveryService:
         now = self._clock.now()
         entry.parts[seq] = status
         if connector is not None:
-            entry.message = replace(entry.message, connector=connector)
+            entry.changed["connector"] = connector
         changes: list[Change] = [
             PartChange(
-                message_id=entry.message.id,
+                message_id=entry.base.id,
                 seq=seq,
                 status=status,
                 connector=connector,
@@ -243,7 +265,7 @@ class DeliveryService:
                 error_code=error_code,
                 done_at=now,
             ),
-            OutboxChange(message_id=entry.message.id, seq=seq, due_at=None),
+            OutboxChange(message_id=entry.base.id, seq=seq, due_at=None),
             *self.on_final(entry.for_part(seq), seq, status, error_code, now),
         ]
         changes += await self._message_changes(entry, now, error=(error_code, error_message))
@@ -253,15 +275,16 @@ class DeliveryService:
         self, entry: InFlight, seq: int, *, due_at: float, attempts: int, error_code: str
     ) -> list[Change]:
         entry.parts[seq] = Status.QUEUED
+        message_id = entry.base.id
         changes: list[Change] = [
             PartChange(
-                message_id=entry.message.id,
+                message_id=message_id,
                 seq=seq,
                 status=Status.QUEUED,
                 attempts=attempts,
                 error_code=error_code,
             ),
-            OutboxChange(message_id=entry.message.id, seq=seq, due_at=due_at, attempts=attempts),
+            OutboxChange(message_id=message_id, seq=seq, due_at=due_at, attempts=attempts),
         ]
         changes += await self._message_changes(entry, self._clock.now())
         return changes

@@ -375,10 +375,13 @@ def _claimed(new: NewMessage, until: float, now: float) -> NewMessage:
     """A due message as the dispatcher's claim would leave it: sending, claimed until
     `until` (the status event of its acceptance stays `queued`)."""
     sending = Status.SENDING.value
-    return replace(
-        new,
+    return NewMessage(
         message=replace(new.message, status=sending, updated_at=now),
         parts=tuple(replace(p, status=sending) for p in new.parts),
+        due_at=new.due_at,
+        events=new.events,
+        deliveries=new.deliveries,
+        idempotency=new.idempotency,
         claimed_until=until,
     )
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, literal_column, or_, select, update
@@ -964,8 +965,18 @@ def build_write_set(changes: Sequence[Change]) -> WriteSet:
     return ws
 
 
+_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+
+
 def _asdict(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
+    """A record's fields (a slots dataclass) as a row; the getter is made once per class."""
+    cls = type(obj)
+    known = _FIELDS.get(cls)
+    if known is None:
+        names = tuple(cls.__slots__)
+        known = _FIELDS[cls] = (names, attrgetter(*names))
+    names, values = known
+    return dict(zip(names, values(obj), strict=False))  # same length: made from `names`
 
 
 def _delivery_row(d: NewDelivery) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -66,7 +67,7 @@ class WriteSet:
         return bool(self.inserts or self.statements)
 
 
-_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[str, tuple[str, ...], Row]] = {}
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[str, Callable[[Row], Any], Row]] = {}
 
 
 def _executemany(conn: Connection, stmt: Executable, rows: list[Row]) -> None:
@@ -81,17 +82,27 @@ def _executemany(conn: Connection, stmt: Executable, rows: list[Row]) -> None:
         order = tuple(c.positiontup or ())
         # Values fixed in the statement itself (e.g. `.values(claimed_until=None)`).
         fixed = {k: v for k, v in c.params.items() if k not in keys}
-        compiled = (str(c), order, fixed)
+        compiled = (str(c), _getter(order), fixed)
         _COMPILED[cache_key] = compiled
-    sql, order, fixed = compiled
+    sql, getter, fixed = compiled
     if fixed:
         rows = [{**fixed, **r} for r in rows]
     try:
-        params = [tuple(r[k] for k in order) for r in rows]
+        params = list(map(getter, rows))
     except KeyError:
         conn.execute(stmt, rows)  # mixed column sets: let SQLAlchemy sort them out
         return
     conn.exec_driver_sql(sql, params)
+
+
+def _getter(order: tuple[str, ...]) -> Callable[[Row], Any]:
+    """A row's parameters in statement order, as a tuple (itemgetter: in C)."""
+    if len(order) == 1:
+        key = order[0]
+        return lambda row: (row[key],)
+    if not order:
+        return lambda _row: ()
+    return itemgetter(*order)
 
 
 def apply(conn: Connection, sets: list[WriteSet]) -> None:
