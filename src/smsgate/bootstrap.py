@@ -350,11 +350,13 @@ class Gateway:
         await self.webhooks.stop()
         writer = self.store.writer
         log.info(
-            "store writer: %d transactions, %d write sets, %.1f s busy, %d lock retries",
+            "store writer: %d transactions, %d write sets, %.1f s busy, %d lock retries, "
+            "%.1f s holding the lock",
             writer.batches,
             writer.write_sets,
             writer.busy_s,
             writer.busy_retries,
+            writer.locked_s,
         )
         await self.store.stop()
         await self.engine.dispose()

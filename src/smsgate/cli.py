@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -56,6 +57,20 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     import uvloop
 
     return uvloop.run(coro)
+
+
+# The cyclic garbage collector's first generation is collected every 700 new container
+# objects by default; a gateway allocates several per message (records, dicts, futures),
+# and a profile of the worker found 19 % of its event loop in gc_collect_main. Our objects
+# rarely form cycles, so the collector can run far less often; start-up objects (modules,
+# table metadata, numbering plans) are frozen out of its view altogether.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def _tune_gc() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _setup_logging(level: str) -> None:
@@ -130,6 +145,7 @@ async def _demo(args: argparse.Namespace) -> int:
         )
         gateway = Gateway(settings)
         async with gateway:
+            _tune_gc()
             api_key = await _demo_account(gateway, data_dir)
             smpp_login = await _demo_smpp_login(gateway, data_dir)
             number = await _demo_number(gateway)
@@ -252,6 +268,7 @@ async def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, overrides={"role": args.role} if args.role else None)
     _setup_logging(settings.log_level)
     async with Gateway(settings) as gateway:
+        _tune_gc()
         print(f"smsgate {__version__} roles: {','.join(sorted(gateway.roles))}", flush=True)
         if gateway.http_port:
             print(f"smsgate {__version__} listening on {gateway.http_url}", flush=True)

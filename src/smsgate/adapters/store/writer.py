@@ -188,6 +188,7 @@ class Writer:
         self.write_sets = 0
         self.busy_s = 0.0  # time spent in transactions, for the admin API and benchmarks
         self.busy_retries = 0  # transactions begun again: another process had the write lock
+        self.locked_s = 0.0  # SQLite: time holding the write lock (other processes wait)
         self.wal_frames_left = 0  # WAL frames not yet in the database file after a checkpoint
 
     async def start(self) -> None:
@@ -269,9 +270,13 @@ class Writer:
             return
         with self._sync_engine.connect() as conn:
             await self._write_lock(conn)
+            locked = time.perf_counter()
             conn.info["begun"] = True  # the BEGIN hook (database.py) must not begin again
-            with conn.begin():
-                work(conn)
+            try:
+                with conn.begin():
+                    work(conn)
+            finally:
+                self.locked_s += time.perf_counter() - locked
 
     async def _write_lock(self, conn: Connection) -> None:
         """BEGIN IMMEDIATE on the writer's SQLite connection, waiting off the event loop.
