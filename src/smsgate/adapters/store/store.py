@@ -45,7 +45,10 @@ _FINAL = ("delivered", "undelivered", "expired", "failed", "rejected", "canceled
 
 def _one_of(column: Any, values: Sequence[str]) -> Any:
     # Literal SQL values, not expanding parameters: these statements run as executemany.
-    return column.in_([literal_column(f"'{v}'") for v in values])
+    # Equalities joined by OR, not IN: SQLite builds an ephemeral table for an IN list on
+    # every execution, i.e. for every row of an executemany (measured: 45 us instead of 4 us
+    # a row for the message update, whose three CASEs each had one).
+    return or_(*(column == literal_column(f"'{v}'") for v in values))
 
 
 def _keep_final(column: Any) -> Any:
