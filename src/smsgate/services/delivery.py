@@ -77,12 +77,13 @@ class InFlight:
         return changed[name] if name in changed else getattr(self.base, name)
 
     def for_part(self, seq: int) -> Message:
-        """The message as one part's receipt sees it (the part's own receipt request)."""
-        message = self.message
+        """The message as one part's receipt sees it (the part's own receipt request); like
+        `base`, for its identity and content only."""
+        base = self.base
         wanted = self.receipts.get(seq)
-        if wanted is None or wanted == message.receipt_requested:
-            return message
-        return replace(message, receipt_requested=wanted)
+        if wanted is None or wanted == base.receipt_requested:
+            return base
+        return replace(base, receipt_requested=wanted)
 
 
 class Tracker:
@@ -116,6 +117,10 @@ class Tracker:
         self.smsc[(connector, smsc_key(smsc_id))] = (message_id, seq)
 
 
+# (message, seq, status, error, now) → extra changes. The message is given for its identity
+# and content (id, account, addresses, text, receipt request, times of acceptance); its own
+# status fields may lag behind: the status that became final is `status`. (Bringing the
+# message up to date is a copy of it, for every part and message, for nothing.)
 FinalHook = Callable[[Message, int | None, str, str | None, float], list[Change]]
 
 
@@ -187,7 +192,7 @@ class DeliveryService:
         changes: list[Change] = []
         if new_status in FINAL:
             self.tracker.forget(base.id)
-            changes += self.on_final(entry.message, None, new_status, error_code, now)
+            changes += self.on_final(base, None, new_status, error_code, now)
         hooks = await self._store.webhooks_for(base.account_id, now=now)
         changes += (
             MessageChange(
