@@ -115,7 +115,8 @@ class Dispatcher:
         self._handoffs.release(slot.ticket)
 
     def take(self, slot: HandoffSlot, due: Sequence[DueMessage]) -> None:
-        """The parts are committed, claimed by us: send them (after earlier queued ones)."""
+        """The parts are committed, claimed by us (stored `sending`, as a claim leaves them;
+        `due` holds them as accepted): send them, after earlier queued ones."""
         book = self._handoffs
         book.release(slot.ticket)
         if not self._running:
@@ -126,7 +127,7 @@ class Dispatcher:
             book.park(Waiting(slot.ticket, time.monotonic(), slot.parts, due))
             self._wakeup.set()  # a claim clears the way
             return
-        self.handed_off += self._start_parts(due)
+        self.handed_off += self._start_parts(due, handed_off=True)
 
     async def _requeue(self, waiting: list[Waiting]) -> None:
         """Put parked hand-offs back in the queue in their turn (due when they were
@@ -212,10 +213,10 @@ class Dispatcher:
         self._caught_up = count < limit
         if self._caught_up:
             for waiting in self._handoffs.claimed_all(ticket):
-                self.handed_off += self._start_parts(waiting.due)
+                self.handed_off += self._start_parts(waiting.due, handed_off=True)
         return count
 
-    def _start_parts(self, due: Sequence[DueMessage]) -> int:
+    def _start_parts(self, due: Sequence[DueMessage], *, handed_off: bool = False) -> int:
         """Track the messages and start one task per part; the number of parts."""
         count = 0
         for item in due:
@@ -226,6 +227,8 @@ class Dispatcher:
                     {p.seq: p.status for p in item.parts},
                     {p.seq: p.receipt_requested for p in item.parts},
                 )
+            if handed_off:  # as accepted in memory; stored `sending`, as a claim leaves it
+                entry.changed["status"] = Status.SENDING
             for part in item.parts:
                 entry.parts[part.seq] = Status.SENDING
                 task = asyncio.create_task(self._send(entry, part, item.attempts[part.seq]))

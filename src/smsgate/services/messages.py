@@ -235,10 +235,10 @@ class MessageService:
             await self._store.accept(built, batch=batch)
             self._wake()
             return
-        claimed = {b.message.id: _claimed(b, slot.claimed_until, now) for b in due}
+        claimed = {b.message.id: _claimed(b, slot.claimed_until) for b in due}
         taken = [
-            DueMessage(message=c.message, parts=c.parts, attempts=dict.fromkeys(_seqs(c), 0))
-            for c in claimed.values()
+            DueMessage(message=b.message, parts=b.parts, attempts=dict.fromkeys(_seqs(b), 0))
+            for b in due
         ]
         try:
             await self._store.accept(
@@ -371,13 +371,11 @@ class MessageService:
         return canceled
 
 
-def _claimed(new: NewMessage, until: float, now: float) -> NewMessage:
-    """A due message as the dispatcher's claim would leave it: sending, claimed until
-    `until` (the status event of its acceptance stays `queued`)."""
-    sending = Status.SENDING.value
+def _claimed(new: NewMessage, until: float) -> NewMessage:
+    """A due message to be written as the dispatcher's claim would leave it (records.py)."""
     return NewMessage(
-        message=replace(new.message, status=sending, updated_at=now),
-        parts=tuple(replace(p, status=sending) for p in new.parts),
+        message=new.message,
+        parts=new.parts,
         due_at=new.due_at,
         events=new.events,
         deliveries=new.deliveries,

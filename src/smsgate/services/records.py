@@ -164,7 +164,8 @@ class NewMessage:
     deliveries: tuple[NewDelivery, ...] = ()
     idempotency: tuple[str, str] | None = None  # (key, request hash)
     # Set when the dispatcher of this process takes the parts from memory (services/ports.py
-    # Handoff): the queue rows are written claimed until then, as a claim would leave them.
+    # Handoff): written as its claim would leave them, the message and parts `sending` (the
+    # records here stay as accepted) and the queue rows claimed until then.
     claimed_until: float | None = None
 
 

@@ -40,6 +40,7 @@ from smsgate.services.records import (
 )
 
 # Prepared statements: one object each, so the writer can run consecutive ones as executemany.
+_SENDING = "sending"
 _FINAL = ("delivered", "undelivered", "expired", "failed", "rejected", "canceled", "received")
 
 
@@ -305,13 +306,19 @@ class Store:
         if batch is not None:
             ws.insert(t.batches, _asdict(batch))
         for item in new:
-            ws.insert(t.messages, _asdict(item.message))
-            # Claimed by the dispatcher of this process: the row a claim would leave (the
-            # due time is the lease's end, so claims skip it until the lease runs out).
+            # Claimed by the dispatcher of this process: the rows a claim would leave (sending;
+            # the due time is the lease's end, so claims skip it until the lease runs out).
             claimed = item.claimed_until
             due_at = item.due_at if claimed is None else claimed
+            row = _asdict(item.message)
+            if claimed is not None:
+                row["status"] = _SENDING
+            ws.insert(t.messages, row)
             for part in item.parts:
-                ws.insert(t.parts, _asdict(part))
+                row = _asdict(part)
+                if claimed is not None:
+                    row["status"] = _SENDING
+                ws.insert(t.parts, row)
                 if due_at is not None:
                     ws.insert(
                         t.outbox,
