@@ -195,6 +195,8 @@ class MessageService:
                 esm_class=UDHI if p.udh else 0,
                 data_coding=data_coding,
                 sar_ref=None,
+                # The submit_sm that carried every part asked this (0 outside SMPP).
+                receipt_requested=receipt,
             )
             for p in split.parts
         )
