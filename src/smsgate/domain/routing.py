@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,22 +14,28 @@ class Route:
     priority: int = 0  # higher wins among equally specific routes
 
 
+def _rank(route: Route) -> tuple[int, bool, int]:
+    return (len(route.prefix), bool(route.country), route.priority)
+
+
 @dataclass(frozen=True, slots=True)
 class RoutingTable:
     routes: tuple[Route, ...]
+    # The routes best first, sorted once (the order depends on the routes alone; the sort is
+    # stable, so the matching ones keep the order sorting them per destination would give).
+    _ranked: tuple[Route, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ranked = tuple(sorted(self.routes, key=_rank, reverse=True))
+        object.__setattr__(self, "_ranked", ranked)
 
     def candidates(self, digits: str, country: str) -> tuple[str, ...]:
         """Connectors for a destination, best first: longest prefix, then country, then default."""
-        matching = [
-            r
-            for r in self.routes
-            if digits.startswith(r.prefix) and (not r.country or r.country == country)
-        ]
-        matching.sort(key=lambda r: (len(r.prefix), bool(r.country), r.priority), reverse=True)
         seen: dict[str, None] = {}
-        for route in matching:
-            for name in route.connectors:
-                seen.setdefault(name, None)
+        for route in self._ranked:
+            if digits.startswith(route.prefix) and (not route.country or route.country == country):
+                for name in route.connectors:
+                    seen.setdefault(name, None)
         return tuple(seen)
 
     def choose(self, digits: str, country: str, up: Set[str]) -> str | None:

@@ -104,6 +104,19 @@ def test_routing_longest_prefix_then_country_then_default() -> None:
     assert RoutingTable.of([]).candidates("359", "BG") == ()
 
 
+def test_routes_of_equal_rank_keep_their_order_and_priority_breaks_ties() -> None:
+    table = RoutingTable.of(
+        [
+            Route(connectors=("first",), prefix="44"),
+            Route(connectors=("second", "first"), prefix="44"),
+            Route(connectors=("preferred",), prefix="44", priority=1),
+            Route(connectors=("fallback",)),
+        ]
+    )
+    assert table.candidates("447911123456", "GB") == ("preferred", "first", "second", "fallback")
+    assert table == RoutingTable.of(table.routes)
+
+
 @pytest.mark.parametrize(
     ("raw", "address", "ton", "npi"),
     [
