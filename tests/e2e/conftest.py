@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 
 from smsgate.bootstrap import Gateway
 from smsgate.config import ConnectorSettings, RouteSettings, Settings
+from smsgate.services.records import SmppCredentials
+from smsgate.services.smpp_ingress import hash_password
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from tests.e2e.sink import WebhookSink
 
@@ -59,6 +62,27 @@ def gateway_settings(tmp_path: object, sim_port: int, **overrides: object) -> Se
     from dataclasses import replace
 
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+async def account_with_smpp_login(
+    gateway: Gateway, system_id: str = "esme1", password: str = "secret1"
+) -> tuple[str, str]:
+    """A new account with an API key and an SMPP login: (account id, API key)."""
+    now = time.time()
+    account = await gateway.store.create_account(name=system_id, now=now)
+    _, key = await gateway.store.create_api_key(account.id, name="t", now=now)
+    await gateway.store.set_smpp_credentials(
+        SmppCredentials(
+            system_id=system_id,
+            account_id=account.id,
+            password_hash=hash_password(password),
+            max_binds=2,
+            allowed_ips="",
+            submit_rate_per_s=None,
+            created_at=now,
+        )
+    )
+    return account.id, key
 
 
 @contextlib.asynccontextmanager

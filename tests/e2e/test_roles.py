@@ -9,7 +9,6 @@ database.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,10 +18,8 @@ import pytest
 from smsgate.bootstrap import Gateway
 from smsgate.config import Settings, roles
 from smsgate.errors import ConfigError
-from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
-from tests.e2e.conftest import gateway_settings
+from tests.e2e.conftest import account_with_smpp_login, gateway_settings
 from tests.e2e.esme import Esme
 
 
@@ -44,20 +41,7 @@ async def test_an_smpp_node_and_a_worker_share_one_database(tmp_path: Path, db_u
         async with worker, smpp_node:
             assert worker.smpp_port == 0  # no SMPP listener on the worker
             assert smpp_node.http_port == 0  # no API on the SMPP node
-            now = time.time()
-            account = await worker.store.create_account(name="a", now=now)
-            _, key = await worker.store.create_api_key(account.id, name="t", now=now)
-            await worker.store.set_smpp_credentials(
-                SmppCredentials(
-                    system_id="esme1",
-                    account_id=account.id,
-                    password_hash=hash_password("secret1"),
-                    max_binds=2,
-                    allowed_ips="",
-                    submit_rate_per_s=None,
-                    created_at=now,
-                )
-            )
+            _account, key = await account_with_smpp_login(worker)
             esme = Esme(smpp_node.smpp_port, "esme1", "secret1")
             await asyncio.to_thread(esme.open)
             try:

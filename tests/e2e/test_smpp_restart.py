@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
 
 from smsgate.bootstrap import Gateway
-from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
-from tests.e2e.conftest import gateway_settings
+from tests.e2e.conftest import account_with_smpp_login, gateway_settings
 from tests.e2e.esme import Esme
 
 UDH = bytes([5, 0, 3, 0x42, 2])  # concatenated, 8-bit reference 0x42, 2 parts
@@ -39,20 +36,7 @@ async def test_parts_across_a_restart_make_one_message(tmp_path: Path) -> None:
     async with SmscSimulator(sim_cfg) as sim:
         settings = gateway_settings(tmp_path, sim.port)
         async with Gateway(settings) as first:
-            now = time.time()
-            account = await first.store.create_account(name="a", now=now)
-            _, key = await first.store.create_api_key(account.id, name="t", now=now)
-            await first.store.set_smpp_credentials(
-                SmppCredentials(
-                    system_id="esme1",
-                    account_id=account.id,
-                    password_hash=hash_password("secret1"),
-                    max_binds=2,
-                    allowed_ips="",
-                    submit_rate_per_s=None,
-                    created_at=now,
-                )
-            )
+            _account, key = await account_with_smpp_login(first)
             one = await _submit(first.smpp_port, 1, b"First half, ")
         async with Gateway(settings) as second:
             two = await _submit(second.smpp_port, 2, b"second half.")
