@@ -50,6 +50,17 @@ def receipt_candidates(smsc_id: str, id_format: str = "auto") -> tuple[str, ...]
     return tuple(dict.fromkeys(smsc_key(c) for c in normalize_message_id(smsc_id)))
 
 
+def first_candidate(smsc_id: str, id_format: str = "auto") -> str:
+    """`receipt_candidates(...)[0]`, without working out the other readings: the literal
+    form, which is what most receipts match (a test holds the two together)."""
+    if id_format != "auto":
+        return smsc_key(smsc_id)
+    raw = smsc_id.strip().lower()
+    if raw.startswith("0x") and len(raw) > 2:  # as normalize_message_id reads it
+        raw = raw[2:]
+    return raw.lstrip("0") or "0"
+
+
 @dataclass(slots=True)
 class InFlight:
     """A message being sent: its part states, and its own fields as they change.
@@ -296,12 +307,14 @@ class DeliveryService:
 
     async def on_receipt(self, event: ReceiptEvent, *, id_format: str = "auto") -> None:
         """Match a receipt to its part and record it; returns after the commit."""
-        ref = None
-        candidates = receipt_candidates(event.smsc_id, id_format)
-        for key in candidates:
-            ref = self.tracker.smsc.get((event.connector, key))
-            if ref is not None:
-                break
+        known = self.tracker.smsc
+        ref = known.get((event.connector, first_candidate(event.smsc_id, id_format)))
+        if ref is None:
+            candidates = receipt_candidates(event.smsc_id, id_format)
+            for key in candidates[1:]:
+                ref = known.get((event.connector, key))
+                if ref is not None:
+                    break
         if ref is None:
             part = await self._store.part_by_smsc(event.connector, candidates)
             if part is None:
