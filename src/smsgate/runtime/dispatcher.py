@@ -170,6 +170,9 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the claim: a wake while it runs (a message queued meanwhile, a
+            # hand-off parked behind one) makes the loop go round again instead of sleeping.
+            self._wakeup.clear()
             # A lease must not run out while its parts wait here: after a quarter of it,
             # they go back to the queue.
             stale = self._handoffs.stale(time.monotonic() - self._lease_s / 4)
@@ -188,7 +191,6 @@ class Dispatcher:
                 except Exception:
                     log.exception("claiming due parts failed")
             if claimed == 0 or claimed >= room or not any_up:
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self._wakeup.wait()
