@@ -23,7 +23,7 @@ from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
 from smsgate.adapters.store.two_way import TwoWayStore
-from smsgate.config import ConnectorSettings, Settings, roles
+from smsgate.config import ROLES, ConnectorSettings, Settings, roles
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
 from smsgate.runtime.smpp_delivery import SmppDelivery
@@ -117,7 +117,7 @@ class Gateway:
         self.settings = settings
         self.roles = roles(settings)
         # Another process runs the roles this one does not (DESIGN.md §4).
-        split = len(self.roles) < 3
+        split = self.roles != frozenset(ROLES)
         self.clock = clock or SystemClock()
         self.engine = make_engine(settings.database_url)
         self.store = Store(

@@ -59,7 +59,7 @@ def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # When the WAL starts over after a checkpoint, its file is cut back to this size.
     dbapi_connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     # Nor does it wait for another process's write lock inside SQLite (with the event loop
-    # blocked): BEGIN IMMEDIATE fails at once and the writer looks again (Writer._transaction).
+    # blocked): BEGIN IMMEDIATE fails at once and the writer looks again (Writer._write_lock).
     dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 

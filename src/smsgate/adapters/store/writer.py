@@ -187,9 +187,8 @@ class Writer:
         self.batches = 0
         self.write_sets = 0
         self.busy_s = 0.0  # time spent in transactions, for the admin API and benchmarks
-        self.busy_retries = 0  # transactions begun again: another process had the write lock
+        self.busy_retries = 0  # BEGINs tried again: another process held the write lock
         self.locked_s = 0.0  # SQLite: time holding the write lock (other processes wait)
-        self.wal_frames_left = 0  # WAL frames not yet in the database file after a checkpoint
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="store-writer")
@@ -211,9 +210,7 @@ class Writer:
         while True:
             await asyncio.sleep(every_s)
             try:
-                self.wal_frames_left = await loop.run_in_executor(
-                    self._thread, checkpoint, str(url.database)
-                )
+                await loop.run_in_executor(self._thread, checkpoint, str(url.database))
             except sqlite3.Error:
                 log.warning("WAL checkpoint failed", exc_info=True)
 
@@ -357,7 +354,7 @@ def checkpoint(path: str) -> int:
     try:
         left = 0
         for _ in range(CHECKPOINT_PASSES):
-            _busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            _blocked, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             left = max(0, frames - copied)
             if left == 0:
                 break
