@@ -237,9 +237,10 @@ class MessageService:
             await self._store.accept(built, batch=batch)
             self._wake()
             return
-        claimed = {b.message.id: _claimed(b, slot.claimed_until) for b in due}
+        # Written as the dispatcher's claim would leave them (records.py NewMessage).
+        claimed = {b.message.id: replace(b, claimed_until=slot.claimed_until) for b in due}
         taken = [
-            DueMessage(message=b.message, parts=b.parts, attempts=dict.fromkeys(_seqs(b), 0))
+            DueMessage(message=b.message, parts=b.parts, attempts={p.seq: 0 for p in b.parts})
             for b in due
         ]
         try:
@@ -371,23 +372,6 @@ class MessageService:
             ]
         )
         return canceled
-
-
-def _claimed(new: NewMessage, until: float) -> NewMessage:
-    """A due message to be written as the dispatcher's claim would leave it (records.py)."""
-    return NewMessage(
-        message=new.message,
-        parts=new.parts,
-        due_at=new.due_at,
-        events=new.events,
-        deliveries=new.deliveries,
-        idempotency=new.idempotency,
-        claimed_until=until,
-    )
-
-
-def _seqs(new: NewMessage) -> list[int]:
-    return [p.seq for p in new.parts]
 
 
 def _opted_out(new: NewMessage, hooks: tuple[Webhook, ...], now: float) -> NewMessage:
