@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from smsgate.adapters.connectors.smpp import SmppConnectorConfig
 from smsgate.codec.segment import split
 from smsgate.services.ports import OutcomeKind
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
+from smsgate.simulators.smsc_session import SmscSession
 from smsgate.smpp.constants import CommandStatus, TlvTag
+from smsgate.smpp.pdu import DataSm, SubmitSm
 from smsgate.smpp.receipt import normalize_message_id
 from smsgate.smpp.tlv import tlv_value
 
@@ -208,17 +211,61 @@ async def test_window_bound_is_respected() -> None:
     assert sim.max_outstanding == 3  # used fully, never exceeded
 
 
-async def test_drop_in_flight_gives_transient_then_reconnects() -> None:
+class DropOnce(SmscSimulator):
+    """Drops the connection the first time it reads a submit to one of `drop`."""
+
+    def __init__(self, config: SmscSimulatorConfig, drop: set[str]) -> None:
+        super().__init__(config)
+        self.drop = drop
+        self.seen: list[tuple[int, str]] = []  # (connection number, destination)
+
+    def on_submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> None:
+        self.seen.append((self.connections, pdu.destination_addr))
+        if pdu.destination_addr in self.drop:
+            self.drop.discard(pdu.destination_addr)
+            session.abort()
+            return
+        super().on_submit(session, pdu)
+
+
+async def test_parts_cut_by_a_drop_go_first_on_the_next_link() -> None:
+    events = RecordingEvents()
+    numbers = [f"4917012340{n:02d}" for n in range(8)]
+    sim = DropOnce(sim_config(), drop={numbers[2]})
+    async with sim, running(sim.port, events, window=8) as connector:
+        # 0..4 are written together; the SMSC drops the link when it reads 2.
+        first = [asyncio.create_task(connector.submit(part(n, numbers[n]))) for n in range(5)]
+        await events.wait_until(lambda: False in events.links)
+        # Submitted after the drop: behind every part that was cut by it.
+        later = [asyncio.create_task(connector.submit(part(n, numbers[n]))) for n in (5, 6, 7)]
+        outcomes = await asyncio.gather(*first, *later)
+    assert [o.kind for o in outcomes] == [OutcomeKind.OK] * 8
+    on_first = [d for conn, d in sim.seen if conn == 1]
+    on_second = [d for conn, d in sim.seen if conn == 2]
+    assert on_first == numbers[: len(on_first)]
+    assert numbers[2] in on_first
+    # What the first link left unanswered (at least 2; any other whose answer was lost with
+    # it) goes again first, in its order, then what came after the drop.
+    assert on_second == sorted(on_second, key=numbers.index)
+    assert set(numbers[2:]) <= set(on_second)
+    assert connector.stats()["resent"] == len(on_second) - 3
+    # The SMSC kept what it read on the first link, except 2 (it dropped the link instead).
+    assert {r.destination for r in sim.submitted} == set(numbers)
+
+
+async def test_a_part_that_always_breaks_the_link_is_given_back_after_its_resends() -> None:
     events = RecordingEvents()
     async with SmscSimulator(sim_config()) as sim, running(sim.port, events) as connector:
         lost = await connector.submit(part(1, destination="491701239995"))
-        await events.wait_until(lambda: events.links.count(True) == 2)
+        await events.wait_until(lambda: events.links.count(True) == 5)
         again = await connector.submit(part(2))
     assert (lost.kind, lost.error) == (OutcomeKind.TRANSIENT, "disconnected")
     assert again.kind is OutcomeKind.OK
-    assert events.links == [True, False, True, False]  # the last one: stop()
-    assert connector.stats()["reconnects"] == 1
-    assert sim.connections == 2
+    resend_max = SmppConnectorConfig.__dataclass_fields__["resend_max"].default
+    assert sim.dropped_on_submit == 1 + resend_max  # once on each of 1 + resend_max links
+    assert connector.stats()["resent"] == resend_max
+    assert connector.stats()["reconnects"] == 1 + resend_max
+    assert sim.connections == 2 + resend_max
 
 
 async def test_disconnect_every_reconnects_and_work_continues() -> None:
@@ -227,7 +274,7 @@ async def test_disconnect_every_reconnects_and_work_continues() -> None:
     async with SmscSimulator(cfg) as sim, running(sim.port, events) as connector:
         await events.wait_until(lambda: events.links.count(True) >= 3)
         accepted = 0
-        while accepted < 5:  # a submit caught by a drop is TRANSIENT; the gateway retries it
+        while accepted < 5:  # a part cut by drop after drop is TRANSIENT; the gateway retries it
             outcome = await connector.submit(part(accepted))
             assert outcome.kind in (OutcomeKind.OK, OutcomeKind.TRANSIENT)
             accepted += outcome.kind is OutcomeKind.OK
@@ -304,12 +351,11 @@ async def test_transmitter_and_receiver_pair() -> None:
 async def test_a_submit_without_response_closes_the_link_before_any_resend() -> None:
     events = RecordingEvents()
     cfg = sim_config(submit_resp_delay=1.0)  # later than the connector waits
-    async with (
-        SmscSimulator(cfg) as sim,
-        running(sim.port, events, response_timeout=0.1) as connector,
-    ):
+    sim = DropOnce(cfg, drop=set())
+    async with sim, running(sim.port, events, response_timeout=0.1, resend_max=2) as connector:
         lost = await connector.submit(part(1))
-        # Resent only on a new link, never on the one that may still deliver the first copy.
-        await events.wait_until(lambda: events.links[:3] == [True, False, True])
+    # Resent only on a new link, never on the one that may still deliver the first copy;
+    # after resend_max resends it is given back to the dispatcher.
     assert (lost.kind, lost.error) == (OutcomeKind.TRANSIENT, "timeout")
-    assert sim.connections >= 2
+    assert sim.seen == [(1, "491701234567"), (2, "491701234567"), (3, "491701234567")]
+    assert connector.stats()["resent"] == 2

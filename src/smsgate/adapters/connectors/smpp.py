@@ -4,7 +4,10 @@ Sending is callback driven (the uvicorn model): `submit` queues a request and sc
 pump, which moves as many requests as the window, the TPS budget and a throttling pause allow
 into submit_sm PDUs; the session writes everything produced in one loop iteration at once.
 Requests are ordered by arrival; a part answered ESME_RTHROTTLED goes back into the queue at
-its original position, so it is resent before anything that was not yet sent.
+its original position, so it is resent before anything that was not yet sent. So does a part
+left unanswered by a lost link (DESIGN.md §7: a resend only across a disconnect): it goes out
+first on the next link, up to `resend_max` times, and is then handed back as TRANSIENT.
+While no link is up, requests wait in the queue at most `response_timeout`.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class SmppConnectorConfig:
     reconnect_max: float = 30.0
     throttle_pause: float = 1.0
     throttle_max_tries: int = 10
+    resend_max: int = 3  # resends of one part after links lost before its answer
     source_ton: int | None = None  # override OutboundPart.source_ton
     source_npi: int | None = None
     id_format: IdFormat = "auto"  # how the SMSC writes message ids (for receipt matching)
@@ -98,6 +102,7 @@ class ConnectorStats:
     inbound: int = 0
     handler_errors: int = 0
     reconnects: int = 0
+    resent: int = 0  # parts queued again because the link was lost before their answer
 
 
 @dataclass(slots=True, eq=False)
@@ -105,7 +110,8 @@ class _Submit:
     order: int
     part: OutboundPart
     future: asyncio.Future[SubmitOutcome]
-    tries: int = 0
+    tries: int = 0  # ESME_RTHROTTLED answers
+    resends: int = 0  # links lost before an answer
 
     def __lt__(self, other: _Submit) -> bool:
         return self.order < other.order
@@ -130,7 +136,6 @@ class SmppConnector:
         self._order = itertools.count()
         self._tx: SmppClientSession | None = None
         self._sessions: list[SmppClientSession] = []
-        self._up = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -162,6 +167,7 @@ class SmppConnector:
             "inbound": c.inbound,
             "handler_errors": c.handler_errors,
             "reconnects": c.reconnects,
+            "resent": c.resent,
             "queued": len(self._queue),
             "in_flight": self._tx.outstanding if self._tx else 0,
         }
@@ -188,7 +194,6 @@ class SmppConnector:
             task.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
         self._fail_queued("stopped")
-        self._up.clear()
         self._report(up=False)
         for timer in (self._pump_handle, self._down_timer):
             if timer is not None:
@@ -198,15 +203,14 @@ class SmppConnector:
         """Send one part and wait for the SMSC's answer (see `Connector`)."""
         if self._stopping:
             return self._outcome(OutcomeKind.TRANSIENT, error="stopped")
-        if not self.is_up:
-            try:
-                await asyncio.wait_for(self._up.wait(), self.config.response_timeout)
-            except TimeoutError:
-                return self._outcome(OutcomeKind.TRANSIENT, error="down")
         loop = asyncio.get_running_loop()
+        # Queued at once, even with the link down: its place is its arrival.
         request = _Submit(next(self._order), part, loop.create_future())
         heapq.heappush(self._queue, request)
-        self._pump_soon()
+        if self.is_up:
+            self._pump_soon()
+        else:
+            self._arm_down_timer()
         return await request.future
 
     # -- sending ---------------------------------------------------------------------------
@@ -280,12 +284,21 @@ class SmppConnector:
         if not self._stopping:
             self._pump_soon()
         if resp is None:
-            error = "stopped" if self._stopping else reason
-            self._finish(request, OutcomeKind.TRANSIENT, error=error)
-            if reason == "timeout" and not self._stopping:
-                # The SMSC may have taken the part or not. Sent again on this link, it could
-                # be delivered twice by a link that seems fine; DESIGN.md §7 allows a resend
-                # only across a crash or a disconnect, so the link is closed and rebound.
+            if self._stopping:
+                self._finish(request, OutcomeKind.TRANSIENT, error="stopped")
+                return
+            if request.resends < self.config.resend_max:
+                # The SMSC may have taken the part or not: it goes again, first, on the
+                # next link (the order is kept), and is counted.
+                request.resends += 1
+                self._counters.resent += 1
+                heapq.heappush(self._queue, request)
+            else:
+                self._finish(request, OutcomeKind.TRANSIENT, error=reason)
+            if reason == "timeout":
+                # Sent again on this link, it could be delivered twice by a link that seems
+                # fine; DESIGN.md §7 allows a resend only across a crash or a disconnect, so
+                # the link is closed and rebound.
                 session.abort("no submit_sm_resp within the response timeout")
             return
         status = resp.command_status
@@ -407,7 +420,6 @@ class SmppConnector:
         if self._down_timer is not None:
             self._down_timer.cancel()
             self._down_timer = None
-        self._up.set()
         log.info("%s: bound to %s:%d", self.name, self.config.host, self.config.port)
         self._report(up=True)
         self._pump_soon()
@@ -418,17 +430,25 @@ class SmppConnector:
             self._events.on_link_change(self.name, up)
 
     def _link_down(self) -> None:
-        self._up.clear()
         self._close_sessions()
         self._report(up=False)
         if self._stopping:
             return
         self._counters.reconnects += 1
         log.warning("%s: link down, reconnecting", self.name)
-        # Parts queued but not sent wait for the link at most response_timeout.
-        self._down_timer = asyncio.get_running_loop().call_later(
-            self.config.response_timeout, self._fail_queued, "down"
-        )
+        self._arm_down_timer()
+
+    def _arm_down_timer(self) -> None:
+        """Parts queued but not sent wait for a link at most response_timeout."""
+        if self._down_timer is None:
+            self._down_timer = asyncio.get_running_loop().call_later(
+                self.config.response_timeout, self._down_too_long
+            )
+
+    def _down_too_long(self) -> None:
+        self._down_timer = None
+        if not self.is_up:
+            self._fail_queued("down")
 
     def _close_sessions(self) -> None:
         for session in self._sessions:
