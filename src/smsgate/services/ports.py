@@ -97,8 +97,9 @@ class Connector(Protocol):
     """A southbound link to an SMSC or provider.
 
     `submit` waits for a free window slot and the connector's TPS budget, sends, and waits for
-    the SMSC's answer (or a timeout / disconnect, both TRANSIENT). ESME_RTHROTTLED is handled
-    inside: the connector pauses and resends the same PDU, keeping order.
+    the SMSC's answer (TRANSIENT when the link stays down or keeps breaking). ESME_RTHROTTLED
+    and a lost link are handled inside, keeping order: the connector pauses, or rebinds, and
+    sends the same part again before anything that came after it.
     """
 
     name: str
