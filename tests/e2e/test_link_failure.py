@@ -1,6 +1,7 @@
-"""DESIGN.md §7 reconnect: the SMSC drops the link every 2 s for 60 s, throttles
-(ESME_RTHROTTLED) and answers some submits with temporary errors. Nothing is lost, nothing
-goes out after its validity, and the first submissions keep the order messages were sent in.
+"""DESIGN.md §7 reconnect: the SMSC drops the link every 2 s for 60 s (now and then with a
+submit in flight that it never reads), throttles (ESME_RTHROTTLED) and answers some submits
+with temporary errors. Nothing is lost, nothing goes out after its validity, and the first
+submissions keep the order messages were sent in.
 
 Load is driven by the link itself: after each drop a burst of messages is sent one by one
 (so their order is defined), some with a short validity.
@@ -28,20 +29,37 @@ from tests.e2e.procs import FINAL, EventSink, post_bytes, read_response
 
 DURATION_S = float(os.environ.get("SMSGATE_LINK_FAILURE_S", "60"))
 BURST = 15
+CUT_EVERY = 3
 SHORT_VALIDITY_S = 5  # the API's minimum
 FINAL_WAIT_S = float(os.environ.get("SMSGATE_LINK_FINAL_WAIT_S", "120"))
 
 
 class RecordingSimulator(SmscSimulator):
     """Every submit_sm as it arrived (wall clock, so it compares with validity), accepted
-    or not."""
+    or not. On every `CUT_EVERY`th connection the first submit of a part not seen before
+    is cut in flight: the link drops as it arrives, so it and whatever came with it are
+    never read (a drop between the gateway's write and the SMSC's read)."""
 
     def __init__(self, config: SmscSimulatorConfig) -> None:
         super().__init__(config)
         self.arrivals: list[tuple[float, str, bytes]] = []
+        self.cut = 0
+        self._cut_on = 0  # the connection something was cut on
+        self._keys: set[tuple[str, bytes]] = set()
 
     def on_submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> None:
         short = pdu.short_message if isinstance(pdu, SubmitSm) else b""
+        key = (pdu.destination_addr, short)
+        if (
+            self.connections % CUT_EVERY == 0
+            and self._cut_on != self.connections
+            and key not in self._keys
+        ):
+            self._cut_on = self.connections
+            self.cut += 1
+            session.abort()
+            return
+        self._keys.add(key)
         self.arrivals.append((time.time(), pdu.destination_addr, short))
         super().on_submit(session, pdu)
 
@@ -140,7 +158,11 @@ async def test_link_drops_throttling_and_errors_lose_nothing(
                 raise AssertionError(f"not all final: {stuck}") from exc
             stats = gateway.connectors["sim"].stats()  # type: ignore[attr-defined]
     counts = _verify(sim, sink, sent)
+    # Parts cut in flight went again, first, on the next link (the order check above).
+    assert sim.cut > 0
+    assert stats["resent"] >= sim.cut
     counts.update(
+        cut_in_flight=sim.cut,
         connector_stats=stats,
         connections=sim.connections,
         refused_by_smsc=sim.refused,
@@ -179,8 +201,14 @@ def _verify(sim: RecordingSimulator, sink: EventSink, sent: list[Sent]) -> dict[
             assert statuses[s.id] in ("expired", "failed"), statuses[s.id]
     assert set(statuses.values()) <= FINAL
     # Per-connector order: first submissions follow the order of sending.
-    order = [first[s.id] for s in sent if s.id in first]
-    assert order == sorted(order)
+    order = [(s.index, first[s.id]) for s in sent if s.id in first]
+    overtaken = []  # (message index, its first position): a later message went before it
+    lowest_after = len(sim.arrivals)
+    for index, position in reversed(order):
+        if position > lowest_after:
+            overtaken.append((index, position))
+        lowest_after = min(lowest_after, position)
+    assert overtaken == []
     outcome: dict[str, int] = {}
     for status in statuses.values():
         outcome[status] = outcome.get(status, 0) + 1

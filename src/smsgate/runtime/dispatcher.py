@@ -275,9 +275,12 @@ class Dispatcher:
                 error_message="no route to this destination",
                 attempts=attempts,
             )
-        up = [
-            name for name in candidates if name in self._connectors and self._connectors[name].is_up
-        ]
+        known = [(n, self._connectors[n]) for n in candidates if n in self._connectors]
+        up = [(n, c) for n, c in known if c.is_up]
+        if not up:
+            # A link that dropped a moment ago is rebinding: its connector keeps the part in
+            # its place (per-connector order) and gives it back if the link stays down.
+            up = [(n, c) for n, c in known if c.rebinding][:1]
         if not up:
             return await self._delivery.retry_later(
                 entry,
@@ -288,8 +291,8 @@ class Dispatcher:
             )
         outbound = _outbound(message.id, part, message.from_addr, number.digits, entry)
         last: SubmitOutcome | None = None
-        for name in up:
-            outcome = await self._connectors[name].submit(outbound)
+        for name, connector in up:
+            outcome = await connector.submit(outbound)
             self.submitted += 1
             if outcome.kind == OutcomeKind.OK and outcome.smsc_id is not None:
                 return await self._delivery.submitted(

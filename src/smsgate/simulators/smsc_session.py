@@ -74,7 +74,8 @@ class SmscSession(asyncio.Protocol):
         except SmppError:
             self.abort()
             return
-        while self._transport is not None:
+        # Not a frame more once closing: what a dropped link had not read yet is lost.
+        while self.is_open:
             try:
                 event = self._conn.next_event()
             except ProtocolViolation as exc:

@@ -268,6 +268,20 @@ async def test_a_part_that_always_breaks_the_link_is_given_back_after_its_resend
     assert sim.connections == 2 + resend_max
 
 
+async def test_rebinding_for_a_moment_after_a_link_that_was_up_drops() -> None:
+    events = RecordingEvents()
+    slow = {"response_timeout": 0.2, "reconnect_min": 30.0, "reconnect_max": 30.0}
+    async with SmscSimulator(sim_config()) as sim, running(sim.port, events, **slow) as connector:
+        assert not connector.rebinding
+        sim.disconnect_all()
+        await events.wait_until(lambda: events.links == [True, False])
+        assert connector.rebinding  # the dispatcher may still hand it parts: they wait here
+        assert not connector.is_up
+        outcome = await connector.submit(part(1))  # no rebind within response_timeout
+        assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
+        assert not connector.rebinding  # down for longer: parts are bounced, not held
+
+
 async def test_disconnect_every_reconnects_and_work_continues() -> None:
     events = RecordingEvents()
     cfg = sim_config(disconnect_every=0.05)
@@ -318,6 +332,7 @@ async def test_bind_refused_keeps_retrying_and_submit_returns_down() -> None:
     ):
         outcome = await connector.submit(part(1))
         await asyncio.wait_for(sim.wait_until(lambda: sim.connections >= 2), WAIT)
+        assert not connector.rebinding  # never up: nothing to wait for
     assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
     assert events.links == []
     assert sim.binds == 0

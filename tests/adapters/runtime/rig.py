@@ -34,6 +34,7 @@ class ScriptedConnector:
     name: str
     script: list[OutcomeKind] = field(default_factory=lambda: [OutcomeKind.OK])
     up: bool = True
+    rebinding: bool = False  # down a moment: `submit` would wait for the link
     seen: list[OutboundPart] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     hold: asyncio.Event | None = None  # when set, answers wait for it

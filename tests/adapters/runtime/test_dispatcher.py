@@ -36,6 +36,27 @@ async def test_a_down_connector_is_skipped(rig_factory: object) -> None:
     assert len(b.seen) == 1
 
 
+@pytest.mark.parametrize("rebinding", [True, False])
+async def test_a_link_down_a_moment_keeps_the_part_a_link_down_longer_bounces_it(
+    rig_factory: object, rebinding: bool
+) -> None:
+    # b keeps the dispatcher claiming; a, the only route to 359, has lost its link.
+    a = ScriptedConnector("a", up=False, rebinding=rebinding)
+    b = ScriptedConnector("b")
+    routes = [Route(connectors=("a",), prefix="359"), Route(connectors=("b",), prefix="44")]
+    rig = await rig_factory({"a": a, "b": b}, routes)  # type: ignore[operator]
+    mid = await rig.send()
+    if rebinding:  # handed to a, whose queue keeps its place until the rebind
+        assert await rig.wait_status(mid, "sent") == "sent"
+        assert len(a.seen) == 1
+    else:  # back to the queue, to try again in a moment
+        await rig.wait_status(mid, "queued")
+        parts = await rig.store.get_parts(mid)
+        assert [p.error_code for p in parts] == ["no_connector_up"]
+        assert a.seen == []
+    assert b.seen == []
+
+
 async def test_longest_prefix_route_wins(rig_factory: object) -> None:
     a = ScriptedConnector("a")
     b = ScriptedConnector("b")

@@ -141,6 +141,7 @@ class SmppConnector:
         self._handlers: set[asyncio.Task[None]] = set()
         self._pump_handle: asyncio.Handle | asyncio.TimerHandle | None = None
         self._down_timer: asyncio.TimerHandle | None = None
+        self._down_since: float | None = None  # loop time the link that was up went down
         self._bucket = TokenBucket(config.tps, max(1.0, config.tps / 10)) if config.tps else None
         self._paused_until = 0.0
         self._throttle_streak = 0
@@ -153,6 +154,19 @@ class SmppConnector:
     @property
     def is_up(self) -> bool:
         return self._tx is not None and self._tx.is_open
+
+    @property
+    def rebinding(self) -> bool:
+        """A link that was up went down less than response_timeout ago: a part submitted now
+        waits in its place for the rebind (TRANSIENT "down" if it does not come in time)."""
+        if self._stopping or self.is_up:
+            return False
+        if self._reported_up:  # going down this moment (`_link_down` has not run yet)
+            return True
+        since = self._down_since
+        return since is not None and asyncio.get_running_loop().time() - since < (
+            self.config.response_timeout
+        )
 
     def stats(self) -> dict[str, int]:
         """Counters plus the current queue and window use."""
@@ -417,6 +431,7 @@ class SmppConnector:
 
     def _link_up(self) -> None:
         self._backoff.reset()
+        self._down_since = None
         if self._down_timer is not None:
             self._down_timer.cancel()
             self._down_timer = None
@@ -431,6 +446,8 @@ class SmppConnector:
 
     def _link_down(self) -> None:
         self._close_sessions()
+        if self._reported_up:
+            self._down_since = asyncio.get_running_loop().time()
         self._report(up=False)
         if self._stopping:
             return
