@@ -44,8 +44,13 @@ class RecordingSimulator(SmscSimulator):
         super().__init__(config)
         self.arrivals: list[tuple[float, str, bytes]] = []
         self.cut = 0
+        self.drops = 0  # the periodic ones (`disconnect_every`)
         self._cut_on = 0  # the connection something was cut on
         self._keys: set[tuple[str, bytes]] = set()
+
+    def disconnect_all(self) -> None:
+        self.drops += 1
+        super().disconnect_all()
 
     def on_submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> None:
         short = pdu.short_message if isinstance(pdu, SubmitSm) else b""
@@ -140,7 +145,10 @@ async def test_link_drops_throttling_and_errors_lose_nothing(
             sent: list[Sent] = []
             started = time.monotonic()
             while time.monotonic() - started < DURATION_S:
-                # One burst per link drop: wait for the next connection, then send.
+                # One burst per periodic drop (cuts add links, not bursts): wait for the
+                # next connection after it, then send.
+                drops = sim.drops
+                await _until(sim, lambda drops=drops: sim.drops > drops, 30)
                 seen = sim.connections
                 await _until(sim, lambda seen=seen: sim.connections > seen, 30)
                 sent += await _send_burst(gateway.http_port, key, len(sent), sink)
