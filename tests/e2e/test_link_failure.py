@@ -31,7 +31,7 @@ DURATION_S = float(os.environ.get("SMSGATE_LINK_FAILURE_S", "60"))
 BURST = 15
 CUT_EVERY = 3
 SHORT_VALIDITY_S = 5  # the API's minimum
-FINAL_WAIT_S = float(os.environ.get("SMSGATE_LINK_FINAL_WAIT_S", "120"))
+FINAL_WAIT_S = float(os.environ.get("SMSGATE_LINK_FINAL_WAIT_S", "240"))  # seen: 26-59 s
 
 
 class RecordingSimulator(SmscSimulator):
