@@ -270,7 +270,7 @@ async def test_a_part_that_always_breaks_the_link_is_given_back_after_its_resend
 
 async def test_rebinding_for_a_moment_after_a_link_that_was_up_drops() -> None:
     events = RecordingEvents()
-    slow = {"response_timeout": 0.2, "reconnect_min": 30.0, "reconnect_max": 30.0}
+    slow = {"response_timeout": 1.0, "reconnect_min": 30.0, "reconnect_max": 30.0}
     async with SmscSimulator(sim_config()) as sim, running(sim.port, events, **slow) as connector:
         assert not connector.rebinding
         sim.disconnect_all()
