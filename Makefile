@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test lint typecheck unit fuzz bench clean
 
@@ -26,7 +27,9 @@ typecheck: setup
 
 test: setup lint typecheck
 	# pytest exits 5 when it collected no test: that fails the build like any other error.
-	$(BIN)/python -m pytest -p no:cacheprovider --cov=smsgate --cov-report=term:skip-covered --cov-report=json:.coverage.json $(PYTEST_ARGS)
+	# Two workers, a test file each at a time (the long e2e files run beside the rest);
+	# the figures the tests record are printed at the end ("figures").
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --cov=smsgate --cov-report=term:skip-covered --cov-report=json:.coverage.json $(PYTEST_ARGS)
 	$(BIN)/python tests/check_coverage.py .coverage.json
 
 unit: setup

@@ -82,3 +82,19 @@ async def db_url(
         return
     async with fresh_pg_database(pg_server_url(), template=pg_template) as url:
         yield url
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests recorded with `record_property` (crash, link failure, fuzz,
+    schemathesis): with pytest-xdist a worker's own output does not reach the terminal."""
+    lines = [
+        f"{report.nodeid} {name}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
