@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -280,6 +281,21 @@ async def test_rebinding_for_a_moment_after_a_link_that_was_up_drops() -> None:
         outcome = await connector.submit(part(1))  # no rebind within response_timeout
         assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
         assert not connector.rebinding  # down for longer: parts are bounced, not held
+
+
+async def test_a_connector_restarted_while_down_still_gives_up_on_the_link() -> None:
+    events = RecordingEvents()
+    slow = {"response_timeout": 0.3, "reconnect_min": 30.0, "reconnect_max": 30.0}
+    cfg = sim_config(system_id="gateway", password="secret")  # config()'s login, no other
+    async with SmscSimulator(cfg) as sim, running(sim.port, events, **slow) as connector:
+        sim.disconnect_all()
+        await events.wait_until(lambda: events.links == [True, False])
+        await connector.stop()  # while queued parts would wait for the link (timer armed)
+        connector.config = replace(connector.config, password="wrong")  # no link any more
+        await connector.start()
+        async with asyncio.timeout(WAIT):
+            outcome = await connector.submit(part(1))
+    assert (outcome.kind, outcome.error) == (OutcomeKind.TRANSIENT, "down")
 
 
 async def test_disconnect_every_reconnects_and_work_continues() -> None:

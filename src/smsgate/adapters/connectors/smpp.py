@@ -212,6 +212,9 @@ class SmppConnector:
         for timer in (self._pump_handle, self._down_timer):
             if timer is not None:
                 timer.cancel()
+        # Forgotten too: a handle left here would keep a restarted connector from arming them.
+        self._pump_handle = self._down_timer = None
+        self._down_since = None
 
     async def submit(self, part: OutboundPart) -> SubmitOutcome:
         """Send one part and wait for the SMSC's answer (see `Connector`)."""
