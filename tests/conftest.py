@@ -86,7 +86,8 @@ async def db_url(
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the figures tests recorded with `record_property` (crash, link failure, fuzz,
-    schemathesis): with pytest-xdist a worker's own output does not reach the terminal."""
+    schemathesis), once, at the end: the one place they are printed, since a pytest-xdist
+    worker's own output does not reach the terminal."""
     lines = [
         f"{report.nodeid} {name}: {value}"
         for reports in terminalreporter.stats.values()

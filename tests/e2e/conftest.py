@@ -71,18 +71,31 @@ async def account_with_smpp_login(
     now = time.time()
     account = await gateway.store.create_account(name=system_id, now=now)
     _, key = await gateway.store.create_api_key(account.id, name="t", now=now)
+    await add_smpp_login(gateway, account.id, system_id, password)
+    return account.id, key
+
+
+async def add_smpp_login(
+    gateway: Gateway,
+    account_id: str,
+    system_id: str,
+    password: str,
+    *,
+    max_binds: int = 2,
+    submit_rate_per_s: float | None = None,
+) -> None:
+    """An SMPP login of the account, from any address."""
     await gateway.store.set_smpp_credentials(
         SmppCredentials(
             system_id=system_id,
-            account_id=account.id,
+            account_id=account_id,
             password_hash=hash_password(password),
-            max_binds=2,
+            max_binds=max_binds,
             allowed_ips="",
-            submit_rate_per_s=None,
-            created_at=now,
+            submit_rate_per_s=submit_rate_per_s,
+            created_at=time.time(),
         )
     )
-    return account.id, key
 
 
 @contextlib.asynccontextmanager

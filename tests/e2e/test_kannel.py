@@ -8,7 +8,6 @@ were matched by Kannel to the submit_sm_resp message_id it had stored.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
-from tests.e2e.conftest import Env, running_env
+from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.e2e.kannel import daemon
 from tests.e2e.kannel.daemon import Kannel, running_kannel
 from tests.e2e.sink import Received
@@ -111,17 +108,7 @@ def _query(path: str) -> dict[str, str]:
 @pytest.fixture
 async def interop(tmp_path: Path) -> AsyncIterator[Interop]:
     async with running_env(tmp_path) as env:
-        await env.gateway.store.set_smpp_credentials(
-            SmppCredentials(
-                system_id=SYSTEM_ID,
-                account_id=env.account_a,
-                password_hash=hash_password(PASSWORD),
-                max_binds=2,
-                allowed_ips="",
-                submit_rate_per_s=None,
-                created_at=time.time(),
-            )
-        )
+        await add_smpp_login(env.gateway, env.account_a, SYSTEM_ID, PASSWORD)
         hook = await env.client.post(
             "/api/v1/webhooks", json={"url": env.sink.url + "/hook"}, headers=env.auth()
         )

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
 from smsgate.smpp import CancelSm, DataSm, DataSmResp, ReplaceSm, Tlv, TlvTag
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.receipt import parse_receipt
-from tests.e2e.conftest import Env, running_env
+from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.e2e.esme import Esme
 
 UDH = bytes([5, 0, 3])
@@ -23,21 +21,12 @@ UDH = bytes([5, 0, 3])
 @pytest.fixture
 async def smpp_env(tmp_path: Path) -> AsyncIterator[Env]:
     async with running_env(tmp_path) as env:
-        now = time.time()
         for system_id, account, rate in (
             ("esme1", env.account_a, None),
             ("esme2", env.account_b, 5.0),
         ):
-            await env.gateway.store.set_smpp_credentials(
-                SmppCredentials(
-                    system_id=system_id,
-                    account_id=account,
-                    password_hash=hash_password("secret1"),
-                    max_binds=3,
-                    allowed_ips="",
-                    submit_rate_per_s=rate,
-                    created_at=now,
-                )
+            await add_smpp_login(
+                env.gateway, account, system_id, "secret1", max_binds=3, submit_rate_per_s=rate
             )
         yield env
 

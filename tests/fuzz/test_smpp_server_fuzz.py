@@ -15,7 +15,6 @@ import contextlib
 import gc
 import json
 import random
-import time
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,8 +24,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
 from smsgate.smpp import (
     BindTransceiver,
     BindTransceiverResp,
@@ -39,7 +36,7 @@ from smsgate.smpp import (
     encode,
 )
 from smsgate.smpp.constants import CommandStatus
-from tests.e2e.conftest import Env, running_env
+from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.fuzz.budget import SOCKET_FRAMES
 from tests.fuzz.mutate import corpus, mutate
 
@@ -167,17 +164,7 @@ async def fuzz_connection(port: int, n: int, rng: random.Random) -> None:
 @pytest.fixture
 async def fuzz_env(tmp_path: Path) -> AsyncIterator[Env]:
     async with running_env(tmp_path) as env:
-        await env.gateway.store.set_smpp_credentials(
-            SmppCredentials(
-                system_id=SYSTEM_ID,
-                account_id=env.account_a,
-                password_hash=hash_password(PASSWORD),
-                max_binds=1000,
-                allowed_ips="",
-                submit_rate_per_s=None,
-                created_at=time.time(),
-            )
-        )
+        await add_smpp_login(env.gateway, env.account_a, SYSTEM_ID, PASSWORD, max_binds=1000)
         yield env
 
 
@@ -194,9 +181,7 @@ async def storm(port: int, good: GoodEsme, seed: int, first: int, count: int) ->
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-async def test_fuzz_smpp_server_over_sockets(
-    fuzz_env: Env, record_property: Any, capsys: Any
-) -> None:
+async def test_fuzz_smpp_server_over_sockets(fuzz_env: Env, record_property: Any) -> None:
     port = fuzz_env.gateway.smpp_port
     good = GoodEsme(port)
     await good.bind()
@@ -240,5 +225,3 @@ async def test_fuzz_smpp_server_over_sockets(
     assert end - start < 20_000_000, (start, end)
     counts = {"fuzz_socket": dict(TRIED), "traced_growth_bytes": end - start, "peak": peak}
     record_property("fuzz_socket", json.dumps(counts))
-    with capsys.disabled():
-        print("\n" + json.dumps(counts))
