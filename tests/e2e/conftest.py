@@ -83,15 +83,16 @@ async def add_smpp_login(
     *,
     max_binds: int = 2,
     submit_rate_per_s: float | None = None,
+    allowed_ips: str = "",
 ) -> None:
-    """An SMPP login of the account, from any address."""
+    """An SMPP login of the account, from any address (or those of `allowed_ips`)."""
     await gateway.store.set_smpp_credentials(
         SmppCredentials(
             system_id=system_id,
             account_id=account_id,
             password_hash=hash_password(password),
             max_binds=max_binds,
-            allowed_ips="",
+            allowed_ips=allowed_ips,
             submit_rate_per_s=submit_rate_per_s,
             created_at=time.time(),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from smsgate.smpp import CancelSm, DataSm, DataSmResp, ReplaceSm, Tlv, TlvTag
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.receipt import parse_receipt
+from tests.adapters.smpp_server.helpers import RawClient
 from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.e2e.esme import Esme
 
@@ -47,12 +49,38 @@ async def test_bind_types_and_refusals(smpp_env: Env) -> None:
         e = esme(smpp_env, bind=kind)
         assert await asyncio.to_thread(e.bind_status) == 0
         await asyncio.to_thread(e.close)
+    # One status for every refusal: a valid system_id is not told from an unknown one.
     wrong = esme(smpp_env, password="nope")
-    assert await asyncio.to_thread(wrong.bind_status) == CommandStatus.ESME_RINVPASWD
+    assert await asyncio.to_thread(wrong.bind_status) == CommandStatus.ESME_RBINDFAIL
     await asyncio.to_thread(wrong.client.disconnect)
     unknown = esme(smpp_env, system_id="nobody")
-    assert await asyncio.to_thread(unknown.bind_status) == CommandStatus.ESME_RINVSYSID
+    assert await asyncio.to_thread(unknown.bind_status) == CommandStatus.ESME_RBINDFAIL
     await asyncio.to_thread(unknown.client.disconnect)
+
+
+async def test_outside_the_allow_list_a_right_password_is_refused_like_a_wrong_one(
+    smpp_env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = smpp_env.gateway
+    await add_smpp_login(gateway, smpp_env.account_a, "fenced", "secret1", allowed_ips="127.0.0.1")
+    caplog.set_level(logging.INFO, logger="smsgate.smpp_server")
+    statuses = {}
+    for password in ("secret1", "wrong"):
+        client = await RawClient.connect(gateway.smpp_port, source="127.0.0.2")
+        statuses[password] = await client.bind(system_id="fenced", password=password)
+        await client.close()
+    assert statuses == {
+        "secret1": CommandStatus.ESME_RBINDFAIL,
+        "wrong": CommandStatus.ESME_RBINDFAIL,
+    }
+    # Both were refused for their address: the password was not looked at.
+    reasons = [r.getMessage() for r in caplog.records if "'fenced' refused" in r.getMessage()]
+    assert len(reasons) == 2
+    assert all("allow-list" in reason for reason in reasons), reasons
+    assert "secret1" not in caplog.text
+    inside = await RawClient.connect(gateway.smpp_port)  # from 127.0.0.1
+    assert await inside.bind(system_id="fenced", password="secret1") == CommandStatus.ESME_ROK
+    await inside.close()
 
 
 async def test_submit_is_delivered_with_a_matching_receipt(smpp_env: Env) -> None:
