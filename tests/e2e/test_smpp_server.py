@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smsgate.smpp import CancelSm, DataSm, DataSmResp, ReplaceSm, Tlv, TlvTag
+from smsgate.smpp import CancelSm, DataSm, DataSmResp, EnquireLink, ReplaceSm, Tlv, TlvTag
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.receipt import parse_receipt
 from tests.adapters.smpp_server.helpers import RawClient
@@ -81,6 +81,29 @@ async def test_outside_the_allow_list_a_right_password_is_refused_like_a_wrong_o
     inside = await RawClient.connect(gateway.smpp_port)  # from 127.0.0.1
     assert await inside.bind(system_id="fenced", password="secret1") == CommandStatus.ESME_ROK
     await inside.close()
+
+
+async def test_a_flood_from_one_address_leaves_a_bind_from_another_working(
+    tmp_path: Path,
+) -> None:
+    async with running_env(tmp_path, gateway_options={"smpp_max_connections_per_ip": 3}) as env:
+        await add_smpp_login(env.gateway, env.account_a, "esme1", "secret1")
+        port = env.gateway.smpp_port
+        flood = [await RawClient.connect(port) for _ in range(5)]
+        for client in flood:  # idle and unbound; the ones past the cap are closed at once
+            client.send(EnquireLink(sequence_number=1))
+        answered = [await client.recv() is not None for client in flood]
+        assert answered.count(True) == 3
+        other = await RawClient.connect(port, source="127.0.0.2")
+        assert await other.bind(system_id="esme1", password="secret1") == CommandStatus.ESME_ROK
+        for client in [*flood, other]:
+            await client.close()
+
+
+async def test_a_connection_that_does_not_bind_in_time_is_closed(tmp_path: Path) -> None:
+    async with running_env(tmp_path, gateway_options={"smpp_bind_timeout_s": 0.05}) as env:
+        client = await RawClient.connect(env.gateway.smpp_port)
+        assert await client.closed_by_server()  # EOF, without a word from us
 
 
 async def test_submit_is_delivered_with_a_matching_receipt(smpp_env: Env) -> None:

@@ -243,3 +243,31 @@ async def test_max_connections() -> None:
         assert await second.closed_by_server()
         await first.request(EnquireLink(sequence_number=2))
         await first.close()
+
+
+async def _answers(client: RawClient) -> bool:
+    """True when the server answers an enquire_link on this connection, False at EOF."""
+    client.send(EnquireLink(sequence_number=client.seq()))
+    return await client.recv() is not None
+
+
+async def test_a_flood_from_one_address_leaves_room_for_the_others() -> None:
+    # Without a per-address cap these idle, unbound sockets would take every slot.
+    config = {"max_connections": 8, "max_connections_per_ip": 4}
+    async with running(**config) as (server, hooks):
+        flood = [await RawClient.connect(server.port) for _ in range(12)]
+        answered = [await _answers(client) for client in flood]
+        assert answered.count(True) == 4  # the rest were closed at once
+        assert server.connection_count == 4
+        other = await RawClient.connect(server.port, source="127.0.0.2")
+        assert await other.bind() == S.ESME_ROK
+        assert server.sessions[0].peer_ip == "127.0.0.2"
+        # A slot 127.0.0.1 gives back is its own again.
+        mine = [c for c, ok in zip(flood, answered, strict=True) if ok]
+        assert await mine[0].bind() == S.ESME_ROK
+        await mine[0].close()
+        await wait_for(lambda: len(hooks.closed) == 1, hooks.changed)
+        again = await RawClient.connect(server.port)
+        assert await _answers(again)
+        for client in [*mine[1:], again, other]:
+            await client.close()
