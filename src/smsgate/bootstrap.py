@@ -193,7 +193,12 @@ class Gateway:
             # Messages this process accepts skip the claim when it runs the dispatcher.
             handoff=self.dispatcher if "worker" in self.roles else None,
         )
-        self.ingress = SmppIngress(self.store, self.clock, self.messages)
+        self.ingress = SmppIngress(
+            self.store,
+            self.clock,
+            self.messages,
+            part_hold_s=settings.smpp_reassembly_timeout_s,
+        )
         self.delivery.on_final = self.ingress.receipts_for
         self.two_way.listeners.append(self._mo_for_smpp)
         self.smpp_servers: list[SmppServer] = []

@@ -61,6 +61,9 @@ class Settings:
     # long a connection may stay unbound before it is closed.
     smpp_max_connections_per_ip: int = 50
     smpp_bind_timeout_s: float = 10.0
+    # The parts of a message an SMPP customer concatenated (UDH/SAR) must all arrive within
+    # this long of the first one; a group still incomplete then ends `failed`, unsent.
+    smpp_reassembly_timeout_s: float = 60.0
     log_level: str = "INFO"
     # What this process runs (DESIGN.md §4): any of api, smpp, worker, comma-separated, or all.
     # Several processes on one database share the work; exactly one of them runs `worker`
@@ -174,8 +177,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("default_max_parts must be at least 1")
     if settings.smpp_max_connections_per_ip < 1:
         raise ConfigError("smpp_max_connections_per_ip must be at least 1")
-    if settings.smpp_bind_timeout_s <= 0:
-        raise ConfigError("smpp_bind_timeout_s must be positive")
+    if settings.smpp_bind_timeout_s <= 0 or settings.smpp_reassembly_timeout_s <= 0:
+        raise ConfigError("smpp_bind_timeout_s and smpp_reassembly_timeout_s must be positive")
     roles(settings)
 
 

@@ -407,3 +407,44 @@ async def test_receipts_only_for_the_parts_that_asked(smpp_env: Env) -> None:
         assert all(f'"receipted_message_id": "{ids[1]}"' in p.pdu for p in pending)
     finally:
         await asyncio.to_thread(e.close)
+
+
+async def test_part_limits_and_a_group_that_never_completes(tmp_path: Path) -> None:
+    options = {"smpp_reassembly_timeout_s": 0.3}
+    async with running_env(tmp_path, gateway_options=options) as env:
+        await add_smpp_login(env.gateway, env.account_a, "esme1", "secret1")
+        e = await _open(esme(env))
+        try:
+
+            def part(seq: int, total: int, ref: int = 0x44) -> object:
+                return e.submit(
+                    destination_addr="359888123470",
+                    short_message=UDH + bytes([ref, total, seq]) + f"part {seq} ".encode(),
+                    esm_class=0x40,
+                    registered_delivery=1,
+                )
+
+            # The account allows 10 parts: a part of an 11-part message, or "part 1 of 255",
+            # is refused as too long; nothing is stored.
+            for seq, total in ((11, 11), (1, 11), (1, 255)):
+                refused = await asyncio.to_thread(part, seq, total, 0x45)
+                assert refused.status == CommandStatus.ESME_RINVMSGLEN
+            # Parts 1 and 2 of 3 arrive, part 3 never does.
+            ids = [(await asyncio.to_thread(part, seq, 3)).message_id.decode() for seq in (1, 2)]
+            message_id = ids[0].rsplit(".", 1)[0]
+            receipts = await asyncio.to_thread(e.wait_delivered, 2)
+            stats = {
+                d.receipted_message_id.decode(): parse_receipt(d.short_message).stat
+                for d in receipts
+            }
+            assert stats == {ids[0]: "REJECTD", ids[1]: "REJECTD"}
+        finally:
+            await asyncio.to_thread(e.close)
+        got = (await env.client.get(f"/api/v1/messages/{message_id}", headers=env.auth())).json()
+        assert got["status"] == "failed"
+        assert got["error"]["code"] == "incomplete_concatenation"
+        listed = await env.client.get(
+            "/api/v1/messages", params={"to": "+359888123470"}, headers=env.auth()
+        )
+        assert [m["id"] for m in listed.json()["data"]] == [message_id]
+        assert [s for s in env.sim.submitted if s.destination == "359888123470"] == []
