@@ -71,6 +71,19 @@ class Events:
             callback()
 
 
+def smpp_server_config(
+    settings: Settings, port: int, tls: ssl.SSLContext | None = None
+) -> SmppServerConfig:
+    """The customers' SMPP listener on `port`, with the limits of the settings."""
+    return SmppServerConfig(
+        host=settings.smpp_host,
+        port=port,
+        tls=tls,
+        max_connections_per_ip=settings.smpp_max_connections_per_ip,
+        bind_timeout=settings.smpp_bind_timeout_s,
+    )
+
+
 def smpp_connector(c: ConnectorSettings, events: Events) -> SmppConnector:
     return SmppConnector(
         config=SmppConnectorConfig(
@@ -180,7 +193,12 @@ class Gateway:
             # Messages this process accepts skip the claim when it runs the dispatcher.
             handoff=self.dispatcher if "worker" in self.roles else None,
         )
-        self.ingress = SmppIngress(self.store, self.clock, self.messages)
+        self.ingress = SmppIngress(
+            self.store,
+            self.clock,
+            self.messages,
+            part_hold_s=settings.smpp_reassembly_timeout_s,
+        )
         self.delivery.on_final = self.ingress.receipts_for
         self.two_way.listeners.append(self._mo_for_smpp)
         self.smpp_servers: list[SmppServer] = []
@@ -199,16 +217,12 @@ class Gateway:
                 on_bound=self.smpp_delivery.session_bound,
             )
             self.smpp_servers.append(
-                SmppServer(
-                    SmppServerConfig(host=settings.smpp_host, port=settings.smpp_port), hooks
-                )
+                SmppServer(smpp_server_config(settings, settings.smpp_port), hooks)
             )
             if settings.smpp_tls_cert:
                 tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
                 tls.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key or None)
-                config = SmppServerConfig(
-                    host=settings.smpp_host, port=settings.smpp_tls_port, tls=tls
-                )
+                config = smpp_server_config(settings, settings.smpp_tls_port, tls)
                 self.smpp_servers.append(SmppServer(config, hooks))
         self.api = create_asgi(
             ApiContext(

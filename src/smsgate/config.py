@@ -57,6 +57,13 @@ class Settings:
     smpp_tls_port: int = 3550
     smpp_tls_cert: str = ""
     smpp_tls_key: str = ""
+    # SMPP connection limits (DESIGN.md §3): open connections per client address, and how
+    # long a connection may stay unbound before it is closed.
+    smpp_max_connections_per_ip: int = 50
+    smpp_bind_timeout_s: float = 10.0
+    # The parts of a message an SMPP customer concatenated (UDH/SAR) must all arrive within
+    # this long of the first one; a group still incomplete then ends `failed`, unsent.
+    smpp_reassembly_timeout_s: float = 60.0
     log_level: str = "INFO"
     # What this process runs (DESIGN.md §4): any of api, smpp, worker, comma-separated, or all.
     # Several processes on one database share the work; exactly one of them runs `worker`
@@ -168,6 +175,10 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"route {route.prefix or route.country!r}: no connector {name}")
     if settings.default_max_parts < 1:
         raise ConfigError("default_max_parts must be at least 1")
+    if settings.smpp_max_connections_per_ip < 1:
+        raise ConfigError("smpp_max_connections_per_ip must be at least 1")
+    if settings.smpp_bind_timeout_s <= 0 or settings.smpp_reassembly_timeout_s <= 0:
+        raise ConfigError("smpp_bind_timeout_s and smpp_reassembly_timeout_s must be positive")
     roles(settings)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,15 +83,16 @@ async def add_smpp_login(
     *,
     max_binds: int = 2,
     submit_rate_per_s: float | None = None,
+    allowed_ips: str = "",
 ) -> None:
-    """An SMPP login of the account, from any address."""
+    """An SMPP login of the account, from any address (or those of `allowed_ips`)."""
     await gateway.store.set_smpp_credentials(
         SmppCredentials(
             system_id=system_id,
             account_id=account_id,
             password_hash=hash_password(password),
             max_binds=max_binds,
-            allowed_ips="",
+            allowed_ips=allowed_ips,
             submit_rate_per_s=submit_rate_per_s,
             created_at=time.time(),
         )
@@ -99,8 +100,11 @@ async def add_smpp_login(
 
 
 @contextlib.asynccontextmanager
-async def running_env(tmp_path: object, **sim_options: Any) -> AsyncIterator[Env]:
-    """The gateway, a simulator (options as SmscSimulatorConfig) and a webhook sink."""
+async def running_env(
+    tmp_path: object, *, gateway_options: Mapping[str, object] | None = None, **sim_options: Any
+) -> AsyncIterator[Env]:
+    """The gateway (`gateway_options`: Settings fields), a simulator (options as
+    SmscSimulatorConfig) and a webhook sink."""
     sim_cfg = SmscSimulatorConfig(
         system_id="gw",
         password="pw",
@@ -108,7 +112,7 @@ async def running_env(tmp_path: object, **sim_options: Any) -> AsyncIterator[Env
         **sim_options,
     )
     async with SmscSimulator(sim_cfg) as sim, WebhookSink() as sink:
-        gateway = Gateway(gateway_settings(tmp_path, sim.port))
+        gateway = Gateway(gateway_settings(tmp_path, sim.port, **(gateway_options or {})))
         async with gateway:
             now = gateway.clock.now()
             a = await gateway.store.create_account(name="a", default_country="BG", now=now)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from smsgate.smpp import CancelSm, DataSm, DataSmResp, ReplaceSm, Tlv, TlvTag
+from smsgate.smpp import CancelSm, DataSm, DataSmResp, EnquireLink, ReplaceSm, Tlv, TlvTag
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.receipt import parse_receipt
+from tests.adapters.smpp_server.helpers import RawClient
 from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.e2e.esme import Esme
 
@@ -47,12 +49,61 @@ async def test_bind_types_and_refusals(smpp_env: Env) -> None:
         e = esme(smpp_env, bind=kind)
         assert await asyncio.to_thread(e.bind_status) == 0
         await asyncio.to_thread(e.close)
+    # One status for every refusal: a valid system_id is not told from an unknown one.
     wrong = esme(smpp_env, password="nope")
-    assert await asyncio.to_thread(wrong.bind_status) == CommandStatus.ESME_RINVPASWD
+    assert await asyncio.to_thread(wrong.bind_status) == CommandStatus.ESME_RBINDFAIL
     await asyncio.to_thread(wrong.client.disconnect)
     unknown = esme(smpp_env, system_id="nobody")
-    assert await asyncio.to_thread(unknown.bind_status) == CommandStatus.ESME_RINVSYSID
+    assert await asyncio.to_thread(unknown.bind_status) == CommandStatus.ESME_RBINDFAIL
     await asyncio.to_thread(unknown.client.disconnect)
+
+
+async def test_outside_the_allow_list_a_right_password_is_refused_like_a_wrong_one(
+    smpp_env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = smpp_env.gateway
+    await add_smpp_login(gateway, smpp_env.account_a, "fenced", "secret1", allowed_ips="127.0.0.1")
+    caplog.set_level(logging.INFO, logger="smsgate.smpp_server")
+    statuses = {}
+    for password in ("secret1", "wrong"):
+        client = await RawClient.connect(gateway.smpp_port, source="127.0.0.2")
+        statuses[password] = await client.bind(system_id="fenced", password=password)
+        await client.close()
+    assert statuses == {
+        "secret1": CommandStatus.ESME_RBINDFAIL,
+        "wrong": CommandStatus.ESME_RBINDFAIL,
+    }
+    # Both were refused for their address: the password was not looked at.
+    reasons = [r.getMessage() for r in caplog.records if "'fenced' refused" in r.getMessage()]
+    assert len(reasons) == 2
+    assert all("allow-list" in reason for reason in reasons), reasons
+    assert "secret1" not in caplog.text
+    inside = await RawClient.connect(gateway.smpp_port)  # from 127.0.0.1
+    assert await inside.bind(system_id="fenced", password="secret1") == CommandStatus.ESME_ROK
+    await inside.close()
+
+
+async def test_a_flood_from_one_address_leaves_a_bind_from_another_working(
+    tmp_path: Path,
+) -> None:
+    async with running_env(tmp_path, gateway_options={"smpp_max_connections_per_ip": 3}) as env:
+        await add_smpp_login(env.gateway, env.account_a, "esme1", "secret1")
+        port = env.gateway.smpp_port
+        flood = [await RawClient.connect(port) for _ in range(5)]
+        for client in flood:  # idle and unbound; the ones past the cap are closed at once
+            client.send(EnquireLink(sequence_number=1))
+        answered = [await client.recv() is not None for client in flood]
+        assert answered.count(True) == 3
+        other = await RawClient.connect(port, source="127.0.0.2")
+        assert await other.bind(system_id="esme1", password="secret1") == CommandStatus.ESME_ROK
+        for client in [*flood, other]:
+            await client.close()
+
+
+async def test_a_connection_that_does_not_bind_in_time_is_closed(tmp_path: Path) -> None:
+    async with running_env(tmp_path, gateway_options={"smpp_bind_timeout_s": 0.05}) as env:
+        client = await RawClient.connect(env.gateway.smpp_port)
+        assert await client.closed_by_server()  # EOF, without a word from us
 
 
 async def test_submit_is_delivered_with_a_matching_receipt(smpp_env: Env) -> None:
@@ -356,3 +407,44 @@ async def test_receipts_only_for_the_parts_that_asked(smpp_env: Env) -> None:
         assert all(f'"receipted_message_id": "{ids[1]}"' in p.pdu for p in pending)
     finally:
         await asyncio.to_thread(e.close)
+
+
+async def test_part_limits_and_a_group_that_never_completes(tmp_path: Path) -> None:
+    options = {"smpp_reassembly_timeout_s": 0.3}
+    async with running_env(tmp_path, gateway_options=options) as env:
+        await add_smpp_login(env.gateway, env.account_a, "esme1", "secret1")
+        e = await _open(esme(env))
+        try:
+
+            def part(seq: int, total: int, ref: int = 0x44) -> object:
+                return e.submit(
+                    destination_addr="359888123470",
+                    short_message=UDH + bytes([ref, total, seq]) + f"part {seq} ".encode(),
+                    esm_class=0x40,
+                    registered_delivery=1,
+                )
+
+            # The account allows 10 parts: a part of an 11-part message, or "part 1 of 255",
+            # is refused as too long; nothing is stored.
+            for seq, total in ((11, 11), (1, 11), (1, 255)):
+                refused = await asyncio.to_thread(part, seq, total, 0x45)
+                assert refused.status == CommandStatus.ESME_RINVMSGLEN
+            # Parts 1 and 2 of 3 arrive, part 3 never does.
+            ids = [(await asyncio.to_thread(part, seq, 3)).message_id.decode() for seq in (1, 2)]
+            message_id = ids[0].rsplit(".", 1)[0]
+            receipts = await asyncio.to_thread(e.wait_delivered, 2)
+            stats = {
+                d.receipted_message_id.decode(): parse_receipt(d.short_message).stat
+                for d in receipts
+            }
+            assert stats == {ids[0]: "REJECTD", ids[1]: "REJECTD"}
+        finally:
+            await asyncio.to_thread(e.close)
+        got = (await env.client.get(f"/api/v1/messages/{message_id}", headers=env.auth())).json()
+        assert got["status"] == "failed"
+        assert got["error"]["code"] == "incomplete_concatenation"
+        listed = await env.client.get(
+            "/api/v1/messages", params={"to": "+359888123470"}, headers=env.auth()
+        )
+        assert [m["id"] for m in listed.json()["data"]] == [message_id]
+        assert [s for s in env.sim.submitted if s.destination == "359888123470"] == []

@@ -24,6 +24,7 @@ __all__ = [
     "Part",
     "Preview",
     "SplitMessage",
+    "check_part_count",
     "count_parts",
     "per_part",
     "preview",
@@ -125,7 +126,10 @@ def _cuts(encoding: Encoding, data: bytes, size: int) -> list[int]:
     return cuts
 
 
-def _check_limit(parts: int, max_parts: int) -> None:
+def check_part_count(parts: int, max_parts: int) -> None:
+    """The part limit of every channel (DESIGN.md §5): a message of ``parts`` segments is
+    refused with :class:`TooManyParts` above ``max_parts`` (and above 255, the most a UDH
+    can number), whether we split it or the client sent it already concatenated."""
     if max_parts < 1:
         raise CodecError("max_parts must be at least 1")
     limit = min(max_parts, MAX_PARTS)
@@ -153,7 +157,7 @@ def split(
     else:
         cuts = _cuts(enc, data, _MULTI[enc, concat])
     total = len(cuts)
-    _check_limit(total, max_parts)
+    check_part_count(total, max_parts)
     if total == 1:
         part = Part(1, 1, 0, b"", data, body, len(data) // unit)
         return SplitMessage(enc, body, (part,), concat)

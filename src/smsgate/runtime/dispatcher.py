@@ -255,6 +255,17 @@ class Dispatcher:
     async def _outcome(self, entry: InFlight, part: Part, attempts: int) -> list[Change]:
         message = entry.base  # what is read here never changes while sending
         now = self._clock.now()
+        if len(entry.parts) < message.parts:
+            # Not all its parts exist: an ESME sent a concatenated message whose group never
+            # completed (services/smpp_ingress.py holds the parts it has until then).
+            return await self._delivery.abandon(
+                entry,
+                error_code="incomplete_concatenation",
+                error_message=(
+                    f"only {len(entry.parts)} of the {message.parts} parts of the "
+                    "concatenated message arrived"
+                ),
+            )
         if message.valid_until is not None and now >= message.valid_until:
             return await self._delivery.finished(
                 entry,

@@ -287,6 +287,31 @@ class DeliveryService:
         changes += await self._message_changes(entry, now, error=(error_code, error_message))
         return changes
 
+    async def abandon(
+        self, entry: InFlight, *, error_code: str, error_message: str
+    ) -> list[Change]:
+        """Every part not final yet fails unsent: the message cannot go out whole (the
+        parts of an ESME-concatenated message that never all arrived)."""
+        now = self._clock.now()
+        changes: list[Change] = []
+        for seq, status in list(entry.parts.items()):
+            if status in FINAL:
+                continue
+            entry.parts[seq] = Status.FAILED
+            changes += [
+                PartChange(
+                    message_id=entry.base.id,
+                    seq=seq,
+                    status=Status.FAILED,
+                    error_code=error_code,
+                    done_at=now,
+                ),
+                OutboxChange(message_id=entry.base.id, seq=seq, due_at=None),
+                *self.on_final(entry.for_part(seq), seq, Status.FAILED, error_code, now),
+            ]
+        changes += await self._message_changes(entry, now, error=(error_code, error_message))
+        return changes
+
     async def retry_later(
         self, entry: InFlight, seq: int, *, due_at: float, attempts: int, error_code: str
     ) -> list[Change]:

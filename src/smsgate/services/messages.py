@@ -77,6 +77,21 @@ def check_callback_url(url: str | None, field: str = "callback_url") -> None:
         raise InvalidRequest("must be an http or https URL", field=field)
 
 
+def too_many_parts(exc: codec.TooManyParts) -> TooManyParts:
+    return TooManyParts(
+        f"the text needs {exc.parts} parts; this account allows {exc.max_parts}", field="text"
+    )
+
+
+def check_part_count(account: Account, parts: int) -> None:
+    """The account's part limit (DESIGN.md §5) for a message that comes already split (SMPP
+    UDH or SAR parts): the rule `build` applies to the texts it splits. Raises TooManyParts."""
+    try:
+        codec.check_part_count(parts, account.max_parts)
+    except codec.TooManyParts as exc:
+        raise too_many_parts(exc) from exc
+
+
 class MessageService:
     """Accepts outbound messages (REST, batches; later SMPP and the compat dialects)."""
 
@@ -149,10 +164,7 @@ class MessageService:
                 transliterate=req.transliterate,
             )
         except codec.TooManyParts as exc:
-            raise TooManyParts(
-                f"the text needs {exc.parts} parts; this account allows {exc.max_parts}",
-                field="text",
-            ) from exc
+            raise too_many_parts(exc) from exc
         except codec.EncodingError as exc:
             raise InvalidRequest(
                 "the text has characters that GSM-7 cannot carry: " + "".join(exc.chars),

@@ -5,8 +5,15 @@ is committed before its ESME_ROK. A text that fits one submit_sm (or comes in
 message_payload) is split by us like any other message and gets one receipt. A long message
 the ESME split itself (UDH or SAR parts, one submit_sm each) becomes one message of N parts:
 each part is stored as it arrives, keeps its own id (`<message id>.<seq>`) and gets its own
-receipt, as an SMSC would give; the parts are held back until the last one arrives (or
-PART_HOLD_S passed), so the message goes out whole.
+receipt, as an SMSC would give; the parts are held back until the last one arrives, so the
+message goes out whole. A group still incomplete PART_HOLD_S after its first part ends
+`failed` (error `incomplete_concatenation`, a REJECTD receipt per part): nothing of it is sent.
+
+Limits, as on every channel (DESIGN.md §5): a message longer than the account's `max_parts`
+is refused with ESME_RINVMSGLEN, whether it comes whole (short_message, message_payload) or
+as parts (each part whose UDH or SAR total is above the limit); impossible part numbers
+(part 0, part above the total, total 0) are ESME_RINVESMCLASS in a UDH and
+ESME_RINVOPTPARAMVAL in SAR TLVs (as is an incomplete SAR set).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from smsgate.domain.numbers import normalize
 from smsgate.domain.senders import parse_sender
 from smsgate.domain.states import FINAL, Status
 from smsgate.services.clock import Clock
-from smsgate.services.messages import MessageService, SendRequest
+from smsgate.services.messages import MessageService, SendRequest, check_part_count
 from smsgate.services.records import (
     Account,
     Change,
@@ -125,10 +132,20 @@ class _Group:
 
 
 class SmppIngress:
-    def __init__(self, store: StorePort, clock: Clock, messages: MessageService) -> None:
+    def __init__(
+        self,
+        store: StorePort,
+        clock: Clock,
+        messages: MessageService,
+        *,
+        part_hold_s: float = PART_HOLD_S,
+    ) -> None:
+        if part_hold_s <= 0:
+            raise ValueError("part_hold_s must be positive")
         self._store = store
         self._clock = clock
         self._messages = messages
+        self._hold_s = part_hold_s  # how long the parts of a group may take to arrive
         self._groups: dict[tuple[str, str, str, int, int], _Group] = {}
 
     # ---- submit_sm / data_sm -----------------------------------------------------------
@@ -179,8 +196,6 @@ class SmppIngress:
         )
         try:
             new = self._messages.build(account, req, now, origin=SMPP, receipt=receipt)
-        except TooManyParts as exc:
-            raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, exc.message) from exc
         except DomainError as exc:
             raise _refusal(exc) from exc
         await self._messages.commit(new)
@@ -202,6 +217,10 @@ class SmppIngress:
         now: float,
     ) -> str:
         ref, total, seq = concat
+        try:
+            check_part_count(account, total)  # before any part of it is stored
+        except DomainError as exc:
+            raise _refusal(exc) from exc
         key = (account.id, sender, to, ref, total)
         self._expire_groups(now)
         group = self._groups.get(key)
@@ -240,7 +259,9 @@ class SmppIngress:
         group.texts[seq] = text
         complete = len(group.texts) == total
         start = send_at if send_at is not None and send_at > now else now
-        due = start if complete else now + PART_HOLD_S
+        # Held until the group's deadline: the dispatcher fails a group still incomplete
+        # then (incomplete_concatenation) instead of sending what arrived.
+        due = start if complete else group.started + self._hold_s
         changes: list[Change] = []
         if complete:
             joined = "".join(group.texts[i] for i in sorted(group.texts))
@@ -285,11 +306,13 @@ class SmppIngress:
         make each part a message of its own, held PART_HOLD_S and sent alone)."""
         account_id, sender, to, ref, total = key
         recent = await self._store.list_messages(
-            account_id, limit=20, to_addr=to, since=now - PART_HOLD_S
+            account_id, limit=20, to_addr=to, since=now - self._hold_s
         )
         for message in recent:
             if message.source != SMPP_PARTS or message.parts != total:
                 continue
+            if message.status in FINAL or now - message.created_at >= self._hold_s:
+                continue  # its deadline passed: failed, or about to be
             if sender and message.from_addr != sender:
                 continue
             parts = await self._store.get_parts(message.id)
@@ -301,7 +324,7 @@ class SmppIngress:
         return None
 
     def _expire_groups(self, now: float) -> None:
-        for key in [k for k, g in self._groups.items() if now - g.started > PART_HOLD_S]:
+        for key in [k for k, g in self._groups.items() if now - g.started >= self._hold_s]:
             del self._groups[key]
 
     # ---- query_sm / cancel_sm / replace_sm -----------------------------------------------
@@ -483,15 +506,25 @@ def _payload(pdu: SubmitSm | DataSm) -> tuple[bytes, bytes, tuple[int, int, int]
         payload = body
         if header.concat is not None:
             concat = (header.concat.ref, header.concat.total, header.concat.seq)
+        elif any(iei in _CONCAT_IEIS for iei, _data in header.elements):
+            # TS 23.040 voids such an element (part 0, part > total, total 0, bad length);
+            # sending the part on as a whole message would be a silent guess.
+            raise SubmitRefused(CommandStatus.ESME_RINVESMCLASS, "bad concatenation numbers")
     else:
-        ref = tlv_value(pdu.tlvs, TlvTag.SAR_MSG_REF_NUM)
-        total = tlv_value(pdu.tlvs, TlvTag.SAR_TOTAL_SEGMENTS)
-        seq = tlv_value(pdu.tlvs, TlvTag.SAR_SEGMENT_SEQNUM)
-        if isinstance(ref, int) and isinstance(total, int) and isinstance(seq, int):
+        sar = [tlv_value(pdu.tlvs, tag) for tag in _SAR_TAGS]
+        if any(v is not None for v in sar):
+            ref, total, seq = sar
+            if not (isinstance(ref, int) and isinstance(total, int) and isinstance(seq, int)):
+                raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "incomplete SAR TLVs")
             if not 1 <= seq <= total:
                 raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "bad SAR numbers")
             concat = (ref, total, seq)
     return payload, udh, concat
+
+
+_CONCAT_IEIS = (0x00, 0x08)  # TS 23.040 §9.2.3.24.1 and §9.2.3.24.8
+# SMPP 3.4 §5.3.2.22-24: used together or not at all
+_SAR_TAGS = (TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM)
 
 
 def _part_ref(part: Part) -> int | None:
@@ -553,6 +586,10 @@ def _source(pdu: SubmitSm | DataSm) -> str:
 
 
 def _refusal(exc: DomainError) -> SubmitRefused:
+    if isinstance(exc, TooManyParts):
+        # The whole message is longer than the account's part limit: SMPP 3.4 §5.1.3 has
+        # no closer status than "message length is invalid" (also for one part of it).
+        return SubmitRefused(CommandStatus.ESME_RINVMSGLEN, exc.message)
     if isinstance(exc, InvalidSender):
         return SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message)
     if isinstance(exc, InvalidNumber):

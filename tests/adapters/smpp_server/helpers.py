@@ -123,8 +123,11 @@ class RawClient:
         self._seq = 0
 
     @classmethod
-    async def connect(cls, port: int) -> RawClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(cls, port: int, source: str | None = None) -> RawClient:
+        """Connect to 127.0.0.1:port, from the loopback address `source` if given (Linux
+        routes all of 127/8 over lo, so 127.0.0.2 is another client address)."""
+        local = None if source is None else (source, 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
         return cls(reader, writer)
 
     def seq(self) -> int:

@@ -4,6 +4,7 @@ bind and idle timeouts, our enquire_link keepalive."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -79,26 +80,21 @@ async def test_bind_resp_carries_sc_interface_version() -> None:
         await client.close()
 
 
-@pytest.mark.parametrize(
-    ("system_id", "password", "status"),
-    [
-        ("acme", "wrong", S.ESME_RINVPASWD),
-        ("nobody", "secret", S.ESME_RINVSYSID),
-    ],
-)
-async def test_wrong_credentials_are_refused(system_id: str, password: str, status: int) -> None:
+@pytest.mark.parametrize(("system_id", "password"), [("acme", "wrong"), ("nobody", "secret")])
+async def test_wrong_credentials_are_refused(system_id: str, password: str) -> None:
+    # One status for both: the reply does not tell a valid system_id from an unknown one.
     async with running() as (server, hooks):
         got = await asyncio.to_thread(
             smpplib_bind_status, server.port, "transceiver", system_id, password
         )
-        assert got == status
+        assert got == S.ESME_RBINDFAIL
         assert hooks.bound == []
 
 
 async def test_refused_bind_leaves_the_session_open_for_another_try() -> None:
     async with running() as (server, _hooks):
         client = await RawClient.connect(server.port)
-        assert await client.bind(password="nope") == S.ESME_RINVPASWD
+        assert await client.bind(password="nope") == S.ESME_RBINDFAIL
         assert await client.bind() == S.ESME_ROK
         await client.close()
 
@@ -124,15 +120,21 @@ async def test_authenticate_hook_failure_is_bindfail_and_the_secret_is_not_logge
     assert "RuntimeError" in caplog.text
 
 
-async def test_bind_refused_status_is_passed_through() -> None:
-    class Allow(DefaultHooks):
+async def test_every_refused_bind_is_bindfail_and_its_reason_only_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Refuse(DefaultHooks):
         async def authenticate(self, req: BindRequest) -> BoundAccount:
-            raise BindRefused(S.ESME_RINVSYSTYP)
+            raise BindRefused(S.ESME_RINVSYSTYP, "system_type not accepted")
 
-    async with running(Allow()) as (server, _hooks):
+    caplog.set_level(logging.INFO, logger="smsgate.smpp_server")
+    async with running(Refuse()) as (server, _hooks):
         client = await RawClient.connect(server.port)
-        assert await client.bind() == S.ESME_RINVSYSTYP
+        assert await client.bind(password="hunter2") == S.ESME_RBINDFAIL
         await client.close()
+    assert "system_type not accepted" in caplog.text
+    assert "'acme'" in caplog.text  # the system_id is logged, the password never
+    assert "hunter2" not in caplog.text
 
 
 async def test_second_bind_on_a_bound_session_is_already_bound() -> None:
@@ -163,7 +165,7 @@ async def test_bind_budget_per_address_refuses_without_calling_the_hook() -> Non
     async with running(bind_attempts_per_ip=3) as (server, hooks):
         client = await RawClient.connect(server.port)
         for _ in range(3):
-            assert await client.bind(password="guess") == S.ESME_RINVPASWD
+            assert await client.bind(password="guess") == S.ESME_RBINDFAIL
         assert hooks.authenticate_calls == 3
         assert await client.bind() == S.ESME_RBINDFAIL  # even the right password
         assert await client.closed_by_server()
@@ -241,3 +243,31 @@ async def test_max_connections() -> None:
         assert await second.closed_by_server()
         await first.request(EnquireLink(sequence_number=2))
         await first.close()
+
+
+async def _answers(client: RawClient) -> bool:
+    """True when the server answers an enquire_link on this connection, False at EOF."""
+    client.send(EnquireLink(sequence_number=client.seq()))
+    return await client.recv() is not None
+
+
+async def test_a_flood_from_one_address_leaves_room_for_the_others() -> None:
+    # Without a per-address cap these idle, unbound sockets would take every slot.
+    config = {"max_connections": 8, "max_connections_per_ip": 4}
+    async with running(**config) as (server, hooks):
+        flood = [await RawClient.connect(server.port) for _ in range(12)]
+        answered = [await _answers(client) for client in flood]
+        assert answered.count(True) == 4  # the rest were closed at once
+        assert server.connection_count == 4
+        other = await RawClient.connect(server.port, source="127.0.0.2")
+        assert await other.bind() == S.ESME_ROK
+        assert server.sessions[0].peer_ip == "127.0.0.2"
+        # A slot 127.0.0.1 gives back is its own again.
+        mine = [c for c, ok in zip(flood, answered, strict=True) if ok]
+        assert await mine[0].bind() == S.ESME_ROK
+        await mine[0].close()
+        await wait_for(lambda: len(hooks.closed) == 1, hooks.changed)
+        again = await RawClient.connect(server.port)
+        assert await _answers(again)
+        for client in [*mine[1:], again, other]:
+            await client.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smsgate.adapters.smpp_server import SmppServerConfig
-from smsgate.adapters.smpp_server.limits import BindBudget, TokenBucket
+from smsgate.adapters.smpp_server.limits import BindBudget, TokenBucket, address_key
 
 
 def test_token_bucket_spends_its_burst_then_refills_at_its_rate() -> None:
@@ -70,6 +70,8 @@ def test_bind_budget_needs_at_least_one_attempt() -> None:
         {"max_frame_size": 15},
         {"max_bad_pdus": 0},
         {"max_connections": 0},
+        {"max_connections_per_ip": 0},
+        {"bind_timeout": 0},
         {"system_id": "x" * 16},
         {"write_buffer_low": 10, "write_buffer_high": 5},
     ],
@@ -77,3 +79,18 @@ def test_bind_budget_needs_at_least_one_attempt() -> None:
 def test_config_refuses_unusable_limits(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"must|at most"):
         SmppServerConfig(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ip", "key"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("::ffff:127.0.0.1", "127.0.0.1"),  # IPv4 on a dual-stack listener
+        ("2001:db8::1", "2001:db8::/64"),
+        ("2001:db8::ffff:2", "2001:db8::/64"),  # the same /64: the same client
+        ("2001:db8:0:1::1", "2001:db8:0:1::/64"),
+        ("?", "?"),
+    ],
+)
+def test_per_address_limits_count_an_ipv6_client_by_its_64(ip: str, key: str) -> None:
+    assert address_key(ip) == key

@@ -20,13 +20,18 @@ class SmppServerConfig:
     max_frame_size: int = 65536  # command_length above this (or below 16) closes the link
     window: int = 10  # our outstanding deliver_sm per session
     max_inbound_window: int = 100  # client requests in processing before we stop reading
-    bind_timeout: float = 30.0  # a connection that has not bound by then is closed
+    # A connection that has not bound by then is closed: short, so that idle sockets
+    # cannot hold connection slots for long (DESIGN.md §3).
+    bind_timeout: float = 10.0
     idle_timeout: float = 120.0  # a session that sent no request or response this long
     enquire_link_interval: float = 60.0  # we send enquire_link after this much silence
     response_timeout: float = 10.0  # for our deliver_sm / enquire_link / unbind
     max_bad_pdus: int = 10  # broken PDUs before the connection is closed
     bind_attempts_per_ip: int = 20  # binds per source address per minute, success or not
     max_connections: int = 1000
+    # Open connections per client address (an IPv6 client's /64), bound or not: one address
+    # cannot take every slot of max_connections and lock the other customers out.
+    max_connections_per_ip: int = 50
     tls: ssl.SSLContext | None = None
     unbind_timeout: float = 2.0  # how long stop() waits for unbind_resp
     write_buffer_high: int = 256 * 1024  # stop reading a session whose peer reads no more
@@ -37,8 +42,12 @@ class SmppServerConfig:
             raise ValueError("window and max_inbound_window must be at least 1")
         if self.max_frame_size < 16:
             raise ValueError("max_frame_size must be at least 16")
-        if self.max_bad_pdus < 1 or self.max_connections < 1:
-            raise ValueError("max_bad_pdus and max_connections must be at least 1")
+        if self.max_bad_pdus < 1 or self.max_connections < 1 or self.max_connections_per_ip < 1:
+            raise ValueError(
+                "max_bad_pdus, max_connections and max_connections_per_ip must be at least 1"
+            )
+        if self.bind_timeout <= 0:
+            raise ValueError("bind_timeout must be positive")
         if len(self.system_id) > 15:
             raise ValueError("system_id is at most 15 characters (SMPP 3.4 §4.1.2)")
         if self.write_buffer_low > self.write_buffer_high:

@@ -1,7 +1,7 @@
 """The exception tree of the SMPP server adapter.
 
     SmppServerError
-    ├── BindRefused     raised by ServerHooks.authenticate: refuse a bind with `status`
+    ├── BindRefused     raised by ServerHooks.authenticate: refuse a bind (ESME_RBINDFAIL)
     └── SessionGone     SessionInfo.deliver could not get a deliver_sm_resp: the session
                         closed or unbound, or the response did not come in time
 
@@ -18,8 +18,9 @@ class SmppServerError(Exception):
 
 
 class BindRefused(SmppServerError):
-    """Refuse a bind: `status` goes into the bind_*_resp (ESME_RINVPASWD, ESME_RINVSYSID,
-    ESME_RBINDFAIL, ESME_RALYBND, ...). The message is for our logs, never for the peer."""
+    """Refuse a bind. The peer always gets ESME_RBINDFAIL, whatever the reason: `status`
+    (ESME_RINVPASWD, ESME_RINVSYSID, ...) and the message are logged, never sent, so that
+    bind replies tell nobody which system_ids exist or whether a password was right."""
 
     def __init__(
         self, status: CommandStatus | int = CommandStatus.ESME_RBINDFAIL, message: str = ""

@@ -107,7 +107,6 @@ class Dispatcher:
                 log.warning("%s: account at its bind limit (%d)", s.label, account.max_binds)
                 status, account = _S.ESME_RBINDFAIL, None
             if account is None:
-                log.info("%s: bind refused with status 0x%X", s.label, status)
                 s.respond(pdu, pdu.make_resp(command_status=status))
                 return
             tlvs: tuple[Tlv, ...] = ()
@@ -143,7 +142,11 @@ class Dispatcher:
         try:
             return _S.ESME_ROK, await s.hooks.authenticate(req)
         except BindRefused as exc:
-            return exc.status, None
+            # One answer for every refusal: a distinct status would tell a valid system_id
+            # from an unknown one, or confirm a password from outside the allow-list. The
+            # reason is for our log only (system_id, never the password).
+            log.info("%s: bind as %r refused: %s (0x%X)", s.label, req.system_id, exc, exc.status)
+            return _S.ESME_RBINDFAIL, None
         except Exception as exc:  # the text may hold the password: log the type only
             log.error("%s: authenticate hook failed: %s", s.label, type(exc).__name__)
             return _S.ESME_RBINDFAIL, None

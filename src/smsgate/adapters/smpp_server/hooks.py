@@ -8,7 +8,8 @@ Calling conventions the server guarantees:
 
 * `authenticate` runs at most once at a time per connection (the server reads nothing else
   from that connection meanwhile). It is not called when the source address has used up
-  its bind budget.
+  its bind budget. Every refused bind is answered ESME_RBINDFAIL (SMPP 3.4 §5.1.3): the
+  reason given to BindRefused is logged, never told to the peer.
 * `submit`, `query`, `cancel` and `replace` are started in the order their PDUs arrived on a
   session, without waiting for earlier calls to finish (up to `max_inbound_window` at once):
   a gateway that group-commits should batch them. Their responses are written in the order
@@ -200,7 +201,9 @@ class ServerHooks(Protocol):
     """The behaviour of the SMPP server (see the module docstring for calling rules)."""
 
     async def authenticate(self, req: BindRequest) -> BoundAccount:
-        """Check credentials and IP allow-lists; raise BindRefused to refuse."""
+        """Check credentials and IP allow-lists; raise BindRefused to refuse (the peer
+        gets ESME_RBINDFAIL whatever the reason). Check the allow-list before the password:
+        a bind from outside it must not learn whether its password was right."""
         ...
 
     async def submit(self, session: SessionInfo, pdu: SubmitSm | DataSm) -> SubmitResult:
@@ -280,10 +283,10 @@ class StaticHooks(DefaultHooks):
         self.authenticate_calls += 1
         entry = self.accounts.get(req.system_id)
         if entry is None:
-            raise BindRefused(CommandStatus.ESME_RINVSYSID, "unknown system_id")
+            raise BindRefused(CommandStatus.ESME_RBINDFAIL, "unknown system_id")
         password, account = entry
         if not hmac.compare_digest(password.encode(), req.password.encode()):
-            raise BindRefused(CommandStatus.ESME_RINVPASWD, "wrong password")
+            raise BindRefused(CommandStatus.ESME_RBINDFAIL, "wrong password")
         return account
 
     async def submit(self, session: SessionInfo, pdu: SubmitSm | DataSm) -> SubmitResult:

@@ -2,11 +2,28 @@
 
 * `TokenBucket`: `rate` tokens a second, holding at most `burst`.
 * `BindBudget`: bind attempts per source address per minute, against password guessing.
+* `address_key`: what "one address" is for these limits.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+
+
+def address_key(ip: str) -> str:
+    """The client address that per-address limits count: an IPv4 address (also when it
+    comes IPv4-mapped, `::ffff:a.b.c.d`), or the /64 of an IPv6 one, since one IPv6 host
+    usually has a whole /64 to pick addresses from. Anything unparsable counts as itself."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
 
 
 @dataclass(slots=True)

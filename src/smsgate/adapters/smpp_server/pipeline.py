@@ -5,8 +5,10 @@ receipts and inbound messages kept for them."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
+import secrets
 from collections.abc import Callable
 
 from smsgate.adapters.smpp_server.errors import BindRefused
@@ -21,7 +23,12 @@ from smsgate.adapters.smpp_server.hooks import (
 from smsgate.adapters.store.store import Store
 from smsgate.services.clock import Clock
 from smsgate.services.records import Account
-from smsgate.services.smpp_ingress import SmppIngress, SubmitRefused, check_password
+from smsgate.services.smpp_ingress import (
+    SmppIngress,
+    SubmitRefused,
+    check_password,
+    hash_password,
+)
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import CancelSm, DataSm, QuerySm, ReplaceSm, SubmitSm
 
@@ -46,6 +53,12 @@ def ip_allowed(peer_ip: str, allowed: str) -> bool:
     return False
 
 
+@functools.cache
+def _unknown_login_hash() -> str:
+    """A hash no password matches, checked for unknown system_ids (made once, on first use)."""
+    return hash_password(secrets.token_hex(16))
+
+
 class GatewayHooks(DefaultHooks):
     def __init__(
         self,
@@ -63,18 +76,22 @@ class GatewayHooks(DefaultHooks):
         self._on_closed = on_closed
 
     async def authenticate(self, req: BindRequest) -> BoundAccount:
+        # Every refusal is ESME_RBINDFAIL to the peer (handlers.py); the reasons are logged.
         creds = await self._store.smpp_credentials(req.system_id, now=self._clock.now())
         if creds is None:
-            raise BindRefused(CommandStatus.ESME_RINVSYSID)
+            # As slow as checking a real password: the time taken does not tell either.
+            await asyncio.to_thread(check_password, req.password, _unknown_login_hash())
+            raise BindRefused(CommandStatus.ESME_RINVSYSID, "unknown system_id")
+        # The allow-list first: from elsewhere, a right password is not even looked at.
+        if not ip_allowed(req.peer_ip, creds.allowed_ips):
+            raise BindRefused(CommandStatus.ESME_RBINDFAIL, "address not in the allow-list")
         # scrypt is slow on purpose (8-character passwords); keep the loop free meanwhile.
         ok = await asyncio.to_thread(check_password, req.password, creds.password_hash)
         if not ok:
-            raise BindRefused(CommandStatus.ESME_RINVPASWD)
-        if not ip_allowed(req.peer_ip, creds.allowed_ips):
-            raise BindRefused(CommandStatus.ESME_RBINDFAIL)
+            raise BindRefused(CommandStatus.ESME_RINVPASWD, "wrong password")
         account = await self._store.get_account(creds.account_id)
         if account is None or account.disabled:
-            raise BindRefused(CommandStatus.ESME_RBINDFAIL)
+            raise BindRefused(CommandStatus.ESME_RBINDFAIL, "account disabled")
         return BoundAccount(
             account_id=account.id,
             system_id=creds.system_id,

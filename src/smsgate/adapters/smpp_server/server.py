@@ -5,8 +5,8 @@
     # leaving the block is server.stop(): stop accepting, unbind every session, let handlers
     # answer and deliveries settle (bounded), then close what is left.
 
-Per-account state (bind counts, the submit token bucket) and the per-address bind budget
-live here because they span sessions; everything per connection is in session.py.
+Per-account state (bind counts, the submit token bucket), the per-address connection count
+and bind budget live here because they span sessions; everything per connection is in session.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from types import TracebackType
 
 from smsgate.adapters.smpp_server.config import SmppServerConfig
 from smsgate.adapters.smpp_server.hooks import BoundAccount, ServerHooks, SessionInfo
-from smsgate.adapters.smpp_server.limits import BindBudget, TokenBucket
+from smsgate.adapters.smpp_server.limits import BindBudget, TokenBucket, address_key
 from smsgate.adapters.smpp_server.session import ServerSession
 
 __all__ = ["SmppServer"]
@@ -35,6 +35,7 @@ class SmppServer:
         self._server: asyncio.Server | None = None
         self._ids = itertools.count(1)
         self._connections: set[ServerSession] = set()
+        self._per_address: dict[str, int] = {}  # open connections by address_key
         self._binds: dict[str, set[ServerSession]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._bind_budget = BindBudget(config.bind_attempts_per_ip)
@@ -136,11 +137,23 @@ class SmppServer:
     def session_opened(self, session: ServerSession) -> bool:
         if self._stopping or len(self._connections) >= self.config.max_connections:
             return False
+        key = address_key(session.peer[0])
+        count = self._per_address.get(key, 0)
+        if count >= self.config.max_connections_per_ip:
+            return False
+        self._per_address[key] = count + 1
         self._connections.add(session)
         return True
 
     def session_closed(self, session: ServerSession) -> None:
-        self._connections.discard(session)
+        if session in self._connections:  # refused ones were never counted
+            self._connections.remove(session)
+            key = address_key(session.peer[0])
+            left = self._per_address.get(key, 1) - 1
+            if left > 0:
+                self._per_address[key] = left
+            else:
+                self._per_address.pop(key, None)
         account = session.account
         if account is not None:
             binds = self._binds.get(account.account_id)
@@ -152,7 +165,7 @@ class SmppServer:
 
     def bind_attempt_allowed(self, ip: str) -> bool:
         assert self._loop is not None
-        return self._bind_budget.attempt(ip, self._loop.time())
+        return self._bind_budget.attempt(address_key(ip), self._loop.time())
 
     def register_bind(self, session: ServerSession, account: BoundAccount) -> bool:
         if self._stopping or session not in self._connections:

@@ -115,7 +115,7 @@ class ServerSession(asyncio.Protocol):
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.peer = (str(peer[0]), int(peer[1]))
         if not self.host.session_opened(self):
-            log.warning("%s: too many connections, refusing", self.label)
+            log.warning("%s: too many connections (overall or from this address)", self.label)
             self.transport.abort()
             return
         cfg = self.config
