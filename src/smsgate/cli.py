@@ -22,6 +22,7 @@ from typing import Any
 from smsgate import __version__
 from smsgate.config import ConnectorSettings, RouteSettings, Settings, load_settings, masked
 from smsgate.errors import ConfigError
+from smsgate.private_files import private_dir, tighten_files, write_private
 
 log = logging.getLogger("smsgate")
 
@@ -105,8 +106,9 @@ async def _demo(args: argparse.Namespace) -> int:
     from smsgate.bootstrap import Gateway
     from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Keys, passwords and secrets live here: the owner's only (also after an older version).
+    data_dir = private_dir(Path(args.data_dir).resolve())
+    tighten_files(data_dir)
     host = "127.0.0.1"
     http_port, smpp_port = args.http_port, args.smpp_port
     if http_port and args.fallback_ports and not _port_free(host, http_port):
@@ -163,9 +165,7 @@ async def _demo(args: argparse.Namespace) -> int:
                 "number": number,
             }
             state = data_dir / "demo.json"
-            tmp = state.with_suffix(".tmp")
-            tmp.write_text(json.dumps(info, indent=2))
-            tmp.replace(state)
+            write_private(state, json.dumps(info, indent=2))
             print("smsgate demo is running (Ctrl-C stops it)", flush=True)
             print(f"  API:      {gateway.http_url}/api/v1", flush=True)
             print(f"  API docs: {gateway.http_url}/docs", flush=True)
@@ -201,8 +201,7 @@ async def _demo_account(gateway: Any, data_dir: Path) -> str:
             name="demo", role="admin", default_country="BG", help_text=DEMO_HELP, now=now
         )
     _key, secret = await gateway.store.create_api_key(account.id, name="demo", now=now)
-    secret_file.write_text(secret + "\n")
-    os.chmod(secret_file, 0o600)
+    write_private(secret_file, secret + "\n")
     return str(secret)
 
 
@@ -254,8 +253,7 @@ async def _demo_smpp_login(gateway: Any, data_dir: Path) -> tuple[str, str]:
             created_at=now,
         )
     )
-    secret_file.write_text(password + "\n")
-    os.chmod(secret_file, 0o600)
+    write_private(secret_file, password + "\n")
     return "demo", password
 
 
@@ -298,8 +296,7 @@ def _init(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         print(f"{path} exists; use --force to overwrite", file=sys.stderr)
         return 1
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir(Path(args.data_dir).resolve(), tighten=False)
     path.write_text(SAMPLE_CONFIG.format(data_dir=data_dir))
     print(f"wrote {path}; edit the [[connectors]] block, then:")
     print(f"  smsgate migrate --config {path}")
