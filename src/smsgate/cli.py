@@ -118,7 +118,13 @@ async def _demo(args: argparse.Namespace) -> int:
         print(f"port {smpp_port} is taken; using a free one", flush=True)
         smpp_port = 0
     sim_cfg = SmscSimulatorConfig(
-        host=host, port=0, system_id="smsgate", password="demo", receipt_delay=args.receipt_delay
+        host=host,
+        port=0,
+        system_id="smsgate",
+        password="demo",
+        receipt_delay=args.receipt_delay,
+        # What it owes the gateway outlives it, as with a real SMSC (receipts after a kill -9).
+        state_file=str(data_dir / "simulator-state.jsonl"),
     )
     async with SmscSimulator(sim_cfg, control_port=0) as sim:
         settings = load_settings(
@@ -439,6 +445,7 @@ async def _simulator_smpp(args: argparse.Namespace) -> int:
         failure_ratio=args.failure_ratio,
         throttle_tps=args.throttle_tps,
         disconnect_every=args.disconnect_every,
+        state_file=args.state_file,
     )
     task = asyncio.create_task(run_simulator(cfg, control_port=args.control_port))
     await _until_signalled(asyncio.Event())
@@ -554,6 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
     smpp.add_argument("--throttle-tps", type=float)
     smpp.add_argument("--disconnect-every", type=float)
     smpp.add_argument("--control-port", type=int, help="HTTP control API port (0: free)")
+    smpp.add_argument(
+        "--state-file", help="keep the receipts it owes here, to send them after a restart"
+    )
     mo = sim_sub.add_parser("mo", help="inject an inbound message into a running simulator")
     mo.add_argument("--from", dest="sender", required=True, help="the mobile's number")
     mo.add_argument("--to", required=True, help="the number it writes to")

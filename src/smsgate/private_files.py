@@ -49,16 +49,17 @@ def create_private(path: Path) -> bool:
     return True
 
 
-def write_private(path: Path, text: str) -> None:
-    """Replace `path` atomically with `text`, mode 0600 from the first byte written."""
+def write_private(path: Path, data: str | bytes) -> None:
+    """Replace `path` atomically with `data` (str: UTF-8), mode 0600 from the first byte
+    written; it is on disk (fsync) before it replaces the old file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
     except BaseException:
