@@ -75,10 +75,11 @@ class OwedReceipt:
 class ReceiptJournal:
     """The state file of one simulator; `open` it, then `owe`, `settle`, `issued`, `close`."""
 
-    def __init__(self, path: Path, fd: int, *, sync_interval: float) -> None:
+    def __init__(self, path: Path, fd: int, *, sync_interval: float, compact_min: int) -> None:
         self.path = path
         self._fd = fd
         self._sync_interval = sync_interval
+        self._compact_min = compact_min
         self._owed: dict[int, bytes] = {}  # number → its line, to rewrite the file
         self._buffer: list[bytes] = []
         self._lines = 0  # lines in the file
@@ -89,7 +90,7 @@ class ReceiptJournal:
 
     @classmethod
     def open(
-        cls, path: Path, *, sync_interval: float = 0.2
+        cls, path: Path, *, sync_interval: float = 0.2, compact_min: int = COMPACT_MIN_LINES
     ) -> tuple[ReceiptJournal, list[OwedReceipt], int]:
         """The journal at `path` (created 0600 if missing), what it still owes, and the
         highest message number it ever handed out (-1: none)."""
@@ -104,7 +105,7 @@ class ReceiptJournal:
         write_private(path, b"".join(journal_lines))
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         os.fchmod(fd, FILE_MODE)
-        journal = cls(path, fd, sync_interval=sync_interval)
+        journal = cls(path, fd, sync_interval=sync_interval, compact_min=compact_min)
         journal._lines = len(journal_lines)
         journal._issued = journal._issued_written = issued
         journal._owed = {n: _line({"owed": r}) for n, r in owed.items()}
@@ -158,7 +159,7 @@ class ReceiptJournal:
     def _schedule(self) -> None:
         if self._timer is None:
             loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self._sync_interval, self._sync)
+            self._timer = loop.call_later(self._sync_interval, self.sync)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -177,13 +178,17 @@ class ReceiptJournal:
             view = view[os.write(self._fd, view) :]
         self._dirty = True
 
-    def _sync(self) -> None:
-        self._timer = None
+    def sync(self) -> None:
+        """Write what is pending, compact the file when settled lines dominate it, and start
+        an fsync in a thread (run every `sync_interval` while something changes)."""
+        if self._timer is not None:
+            self._timer.cancel()  # a no-op when it is the timer calling
+            self._timer = None
         self.write_pending()
         if self._syncing is not None:
             self._schedule()  # the last fsync is still running: look again later
             return
-        if self._lines > COMPACT_MIN_LINES and self._lines > 4 * len(self._owed):
+        if self._lines > self._compact_min and self._lines > 4 * len(self._owed):
             self._compact()
         if self._dirty:
             self._dirty = False

@@ -17,6 +17,8 @@ import pytest
 
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from smsgate.simulators.smsc_journal import ReceiptJournal
+from smsgate.simulators.smsc_pdus import build_receipt_pdu
+from smsgate.smpp.pdu import SubmitSm
 
 from .test_smsc_simulator import WAIT, _client, _submit_and_wait_receipt
 
@@ -153,3 +155,30 @@ async def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     assert {r.system_id for r in owed} == {"shop"}
     assert all(r.due_at - r.submitted_at == pytest.approx(3600.0) for r in owed)
     assert os.stat(state).st_size > 0
+
+
+async def test_journal_is_compacted_when_settled_lines_dominate(tmp_path: Path) -> None:
+    state = tmp_path / "journal.jsonl"
+    journal, owed, issued = ReceiptJournal.open(state, compact_min=10)
+    assert (owed, issued) == ([], -1)
+    submit = SubmitSm(sequence_number=1, source_addr="Shop", destination_addr="491701234567")
+    receipt = build_receipt_pdu(submit, b"hi", "2a", "DELIVRD", "000", "2601010000")
+    for number in range(30):
+        journal.issued(number)
+        journal.owe(
+            submit, receipt, number=number, system_id="shop", message_id=f"{number:x}",
+            stat="DELIVRD", delay=1.0,
+        )  # fmt: skip
+    for number in range(25):
+        journal.settle(number)
+    journal.sync()
+    assert len(state.read_bytes().splitlines()) == 1 + 5  # the high-water mark, five owed
+    journal.settle(25)
+    await journal.close()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    journal, owed, issued = ReceiptJournal.open(state)
+    await journal.close()
+    assert [r.number for r in owed] == [26, 27, 28, 29]
+    assert issued == 29
+    assert owed[0].pdu().short_message == receipt.short_message
+    assert owed[0].pdu().destination_addr == "Shop"
