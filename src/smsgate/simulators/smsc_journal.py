@@ -28,7 +28,8 @@ from typing import Any
 
 import orjson
 
-from smsgate.private_files import FILE_MODE, write_private
+from smsgate.private_files import FILE_MODE, private_dir, write_private
+from smsgate.simulators.smsc_config import SimulatorError
 from smsgate.simulators.smsc_pdus import receipt_pdu
 from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
 
@@ -96,10 +97,19 @@ class ReceiptJournal:
         highest message number it ever handed out (-1: none)."""
         owed: dict[int, OwedReceipt] = {}
         issued = -1
+        torn = 0  # the number of the last unreadable line
         with contextlib.suppress(FileNotFoundError), path.open("rb") as f:
-            for line in f:
-                issued = max(issued, _replay(line, owed))
+            for number, line in enumerate(f, 1):
+                if torn:  # only the last line may be cut short (by a kill in mid-write)
+                    raise SimulatorError(f"{path}:{torn}: not a simulator state file")
+                named = _replay(line, owed)
+                if named is None:
+                    torn = number
+                else:
+                    issued = max(issued, named)
         issued = max([issued, *owed])
+        if not path.parent.exists():
+            private_dir(path.parent, tighten=False)
         journal_lines = [_line({"issued": issued})] if issued >= 0 else []
         journal_lines += [_line({"owed": r}) for r in owed.values()]
         write_private(path, b"".join(journal_lines))
@@ -228,8 +238,9 @@ def _line(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-def _replay(line: bytes, owed: dict[int, OwedReceipt]) -> int:
-    """Apply one journal line to `owed`; the message number it names (-1: none, or torn)."""
+def _replay(line: bytes, owed: dict[int, OwedReceipt]) -> int | None:
+    """Apply one journal line to `owed`; the message number it names (-1: none), or None
+    when the line is not one of ours (e.g. cut short by a kill: it never took effect)."""
     try:
         record = orjson.loads(line)
         if "owed" in record:
@@ -239,6 +250,6 @@ def _replay(line: bytes, owed: dict[int, OwedReceipt]) -> int:
         if "settled" in record:
             owed.pop(int(record["settled"]), None)
             return -1
-        return int(record.get("issued", -1))
+        return int(record["issued"])
     except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError, IndexError):
-        return -1  # a line cut short by a kill: what it said never left the simulator
+        return None

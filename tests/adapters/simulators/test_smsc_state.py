@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
+from smsgate.simulators.smsc import SimulatorError, SmscSimulator, SmscSimulatorConfig
 from smsgate.simulators.smsc_journal import ReceiptJournal
 from smsgate.simulators.smsc_pdus import build_receipt_pdu
 from smsgate.smpp.pdu import SubmitSm
@@ -155,6 +155,24 @@ async def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     assert {r.system_id for r in owed} == {"shop"}
     assert all(r.due_at - r.submitted_at == pytest.approx(3600.0) for r in owed)
     assert os.stat(state).st_size > 0
+
+
+async def test_a_file_that_is_not_a_state_file_is_refused_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("line one\nline two\n")
+    cfg = SmscSimulatorConfig(state_file=str(other))
+    with pytest.raises(SimulatorError, match="not a simulator state file"):
+        async with SmscSimulator(cfg):
+            pass
+    assert other.read_text() == "line one\nline two\n"
+
+
+async def test_the_state_file_directory_is_made_private(tmp_path: Path) -> None:
+    state = tmp_path / "new" / "state.jsonl"
+    async with SmscSimulator(SmscSimulatorConfig(state_file=str(state))):
+        pass
+    assert stat.S_IMODE(state.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
 
 async def test_journal_is_compacted_when_settled_lines_dominate(tmp_path: Path) -> None:
