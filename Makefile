@@ -5,9 +5,27 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test lint typecheck unit fuzz bench clean
+# Third-party web assets (DESIGN.md §8): npm packages pinned in web/package-lock.json, copied
+# into the package (git-ignored, shipped in the wheel). No install scripts run.
+NODE_STAMP := web/node_modules/.package-lock.json
+SWAGGER_DIST := web/node_modules/swagger-ui-dist
+SWAGGER_DIR := src/smsgate/adapters/http_api/static/swagger
+SWAGGER_FILES := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css \
+	favicon-32x32.png LICENSE NOTICE
 
-setup: $(STAMP)
+.PHONY: setup assets run test lint typecheck unit fuzz bench clean
+
+setup: $(STAMP) assets
+
+assets: $(SWAGGER_DIR)/swagger-ui-bundle.js
+
+$(NODE_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(SWAGGER_DIR)/swagger-ui-bundle.js: $(NODE_STAMP)
+	mkdir -p $(SWAGGER_DIR)
+	cp $(addprefix $(SWAGGER_DIST)/,$(SWAGGER_FILES)) $(SWAGGER_DIR)/
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,4 +60,4 @@ bench: setup
 	$(BIN)/python bench/codec.py
 
 clean:
-	rm -rf $(VENV) .smsgate-demo .coverage .coverage.json
+	rm -rf $(VENV) .smsgate-demo .coverage .coverage.json web/node_modules $(SWAGGER_DIR)

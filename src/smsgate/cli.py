@@ -22,6 +22,7 @@ from typing import Any
 from smsgate import __version__
 from smsgate.config import ConnectorSettings, RouteSettings, Settings, load_settings, masked
 from smsgate.errors import ConfigError
+from smsgate.private_files import private_dir, tighten_files, write_private
 
 log = logging.getLogger("smsgate")
 
@@ -105,8 +106,9 @@ async def _demo(args: argparse.Namespace) -> int:
     from smsgate.bootstrap import Gateway
     from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Keys, passwords and secrets live here: the owner's only (also after an older version).
+    data_dir = private_dir(Path(args.data_dir).resolve())
+    tighten_files(data_dir)
     host = "127.0.0.1"
     http_port, smpp_port = args.http_port, args.smpp_port
     if http_port and args.fallback_ports and not _port_free(host, http_port):
@@ -116,7 +118,13 @@ async def _demo(args: argparse.Namespace) -> int:
         print(f"port {smpp_port} is taken; using a free one", flush=True)
         smpp_port = 0
     sim_cfg = SmscSimulatorConfig(
-        host=host, port=0, system_id="smsgate", password="demo", receipt_delay=args.receipt_delay
+        host=host,
+        port=0,
+        system_id="smsgate",
+        password="demo",
+        receipt_delay=args.receipt_delay,
+        # What it owes the gateway outlives it, as with a real SMSC (receipts after a kill -9).
+        state_file=str(data_dir / "simulator-state.jsonl"),
     )
     async with SmscSimulator(sim_cfg, control_port=0) as sim:
         settings = load_settings(
@@ -163,9 +171,7 @@ async def _demo(args: argparse.Namespace) -> int:
                 "number": number,
             }
             state = data_dir / "demo.json"
-            tmp = state.with_suffix(".tmp")
-            tmp.write_text(json.dumps(info, indent=2))
-            tmp.replace(state)
+            write_private(state, json.dumps(info, indent=2))
             print("smsgate demo is running (Ctrl-C stops it)", flush=True)
             print(f"  API:      {gateway.http_url}/api/v1", flush=True)
             print(f"  API docs: {gateway.http_url}/docs", flush=True)
@@ -201,8 +207,7 @@ async def _demo_account(gateway: Any, data_dir: Path) -> str:
             name="demo", role="admin", default_country="BG", help_text=DEMO_HELP, now=now
         )
     _key, secret = await gateway.store.create_api_key(account.id, name="demo", now=now)
-    secret_file.write_text(secret + "\n")
-    os.chmod(secret_file, 0o600)
+    write_private(secret_file, secret + "\n")
     return str(secret)
 
 
@@ -254,8 +259,7 @@ async def _demo_smpp_login(gateway: Any, data_dir: Path) -> tuple[str, str]:
             created_at=now,
         )
     )
-    secret_file.write_text(password + "\n")
-    os.chmod(secret_file, 0o600)
+    write_private(secret_file, password + "\n")
     return "demo", password
 
 
@@ -298,8 +302,7 @@ def _init(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         print(f"{path} exists; use --force to overwrite", file=sys.stderr)
         return 1
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir(Path(args.data_dir).resolve(), tighten=False)
     path.write_text(SAMPLE_CONFIG.format(data_dir=data_dir))
     print(f"wrote {path}; edit the [[connectors]] block, then:")
     print(f"  smsgate migrate --config {path}")
@@ -442,6 +445,7 @@ async def _simulator_smpp(args: argparse.Namespace) -> int:
         failure_ratio=args.failure_ratio,
         throttle_tps=args.throttle_tps,
         disconnect_every=args.disconnect_every,
+        state_file=args.state_file,
     )
     task = asyncio.create_task(run_simulator(cfg, control_port=args.control_port))
     await _until_signalled(asyncio.Event())
@@ -557,6 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
     smpp.add_argument("--throttle-tps", type=float)
     smpp.add_argument("--disconnect-every", type=float)
     smpp.add_argument("--control-port", type=int, help="HTTP control API port (0: free)")
+    smpp.add_argument(
+        "--state-file", help="keep the receipts it owes here, to send them after a restart"
+    )
     mo = sim_sub.add_parser("mo", help="inject an inbound message into a running simulator")
     mo.add_argument("--from", dest="sender", required=True, help="the mobile's number")
     mo.add_argument("--to", required=True, help="the number it writes to")

@@ -10,6 +10,8 @@ magic destinations (the last four digits):
     …9995  the connection is dropped instead of answering (a submit lost in flight)
 
 It records what it received so tests can check that every part arrived (and how often).
+With a `state_file` it keeps the receipts it owes across restarts, even a `kill -9`, and sends
+them when their ESME binds again (`smsc_journal`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import heapq
 import itertools
 import logging
 import random
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from smsgate.adapters.connectors.base import TokenBucket
@@ -35,6 +39,7 @@ from smsgate.simulators.smsc_config import (
     SmscSimulatorConfig,
     SubmitRecord,
 )
+from smsgate.simulators.smsc_journal import ReceiptJournal
 from smsgate.simulators.smsc_pdus import RECEIPT_STATES, build_mo_pdus, build_receipt_pdu
 from smsgate.simulators.smsc_session import SmscSession
 from smsgate.smpp.constants import CommandStatus, MessageState, TlvTag
@@ -62,6 +67,7 @@ class _Delivery:
     message_id: str = ""
     waiter: asyncio.Future[int] | None = None
     attempts: int = 0
+    number: int = -1  # receipts only: the message number (the journal's key)
 
 
 class SmscSimulator:
@@ -89,6 +95,7 @@ class SmscSimulator:
         tps = self.config.throttle_tps
         self._bucket = TokenBucket(tps, max(1.0, tps / 10)) if tps else None
         self._states: dict[int, tuple[MessageState, int]] = {}
+        self._journal: ReceiptJournal | None = None
         self.port = 0
         self.control_url: str | None = None
         self.submitted: list[SubmitRecord] = []
@@ -113,6 +120,8 @@ class SmscSimulator:
     async def __aenter__(self) -> SmscSimulator:
         loop = asyncio.get_running_loop()
         cfg = self.config
+        if cfg.state_file is not None:
+            self._restore(Path(cfg.state_file))
         self._server = await loop.create_server(
             lambda: SmscSession(self, window=cfg.window, max_frame_size=cfg.max_frame_size),
             cfg.host,
@@ -142,6 +151,31 @@ class SmscSimulator:
             for delivery in backlog:
                 if delivery.waiter is not None and not delivery.waiter.done():
                     delivery.waiter.cancel()
+        if self._journal is not None:
+            await self._journal.close()
+            self._journal = None
+
+    def _restore(self, path: Path) -> None:
+        """Open the state file and owe again what it says is owed: each receipt is due when
+        it was (at once if that passed) and goes out when its ESME binds as a receiver."""
+        self._journal, owed, issued = ReceiptJournal.open(
+            path, sync_interval=self.config.state_sync_interval
+        )
+        if issued >= 0:
+            self._ids = itertools.count(issued + 1)
+        loop_now, wall_now = asyncio.get_running_loop().time(), time.time()
+        for r in owed:
+            delivery = _Delivery(
+                r.system_id, r.pdu(), stat=r.stat, message_id=r.message_id, number=r.number
+            )
+            self._states[r.number] = (MessageState.ENROUTE, 0)
+            self._schedule(loop_now + max(0.0, r.due_at - wall_now), delivery)
+
+    def flush_journal(self) -> None:
+        """Write what the state file is owed before a session writes to its socket: a
+        message id never leaves before the receipt it is owed is on record."""
+        if self._journal is not None:
+            self._journal.write_pending()
 
     def stats(self) -> dict[str, Any]:
         """Counters for tests and `GET /stats`."""
@@ -232,6 +266,8 @@ class SmscSimulator:
         if self.config.failure_ratio and self._rng.random() < self.config.failure_ratio:
             return CommandStatus.ESME_RSYSERR, ""
         number = next(self._ids)
+        if self._journal is not None:
+            self._journal.issued(number)
         message_id = self._format_id(number, self.config.id_format)
         short = pdu.short_message if isinstance(pdu, SubmitSm) else b""
         if not short:
@@ -254,6 +290,11 @@ class SmscSimulator:
             else:
                 receipt = self._receipt(number, pdu, short, stat, err, system_id)
                 self._schedule(now + self.config.receipt_delay, receipt)
+                if self._journal is not None:
+                    self._journal.owe(
+                        pdu, receipt.pdu, number=number, system_id=system_id,
+                        message_id=receipt.message_id, stat=stat, delay=self.config.receipt_delay,
+                    )  # fmt: skip
         elif tail != "9993":
             self._states[number] = (MessageState.DELIVERED, 0)
         return CommandStatus.ESME_ROK, message_id
@@ -263,7 +304,7 @@ class SmscSimulator:
     ) -> _Delivery:
         written = self._format_id(number, self.config.receipt_id_format or self.config.id_format)
         deliver = build_receipt_pdu(pdu, short, written, stat, err, self._stamp())
-        return _Delivery(sid, deliver, stat=stat, message_id=written)
+        return _Delivery(sid, deliver, stat=stat, message_id=written, number=number)
 
     def _stamp(self) -> str:
         # Receipt dates have minute resolution: format the clock once per second at most.
@@ -356,6 +397,8 @@ class SmscSimulator:
         ):
             now = asyncio.get_running_loop().time()
             self._schedule(now + self.config.retry_delay, delivery)
+        elif self._journal is not None and delivery.number >= 0:
+            self._journal.settle(delivery.number)  # acknowledged, or given up
         asyncio.get_running_loop().call_soon(self._dispatch, delivery.system_id)
 
     def _parse_id_any(self, written: str) -> int | None:

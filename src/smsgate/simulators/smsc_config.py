@@ -36,6 +36,8 @@ class SmscSimulatorConfig:
     deliver_timeout: float = 10.0
     retry_delay: float = 0.5  # before redelivering after an error deliver_sm_resp
     max_delivery_attempts: int = 10
+    state_file: str | None = None  # keep owed receipts here across restarts (smsc_journal)
+    state_sync_interval: float = 0.2  # fsync the state file this often while it changes
 
 
 @dataclass(frozen=True, slots=True)

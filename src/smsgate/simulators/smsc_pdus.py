@@ -19,7 +19,7 @@ from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
 from smsgate.smpp.receipt import Receipt, format_receipt
 from smsgate.smpp.tlv import Tlv
 
-__all__ = ["RECEIPT_STATES", "build_mo_pdus", "build_receipt_pdu"]
+__all__ = ["RECEIPT_STATES", "build_mo_pdus", "build_receipt_pdu", "receipt_pdu"]
 
 RECEIPT_STATES = {
     "DELIVRD": MessageState.DELIVERED,
@@ -54,16 +54,34 @@ def build_receipt_pdu(
             text=_printable(short[:20]),
         )
     )
+    return receipt_pdu(
+        (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr),
+        (pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.destination_addr),
+        text.encode("latin-1"),
+        written_id,
+        stat,
+    )
+
+
+def receipt_pdu(
+    source: tuple[int, int, str],
+    destination: tuple[int, int, str],
+    text: bytes,
+    written_id: str,
+    stat: str,
+) -> DeliverSm:
+    """The receipt deliver_sm for a message from `source` to `destination` (ton, npi,
+    address): it goes the other way."""
     return DeliverSm(
         sequence_number=0,
-        source_addr_ton=pdu.dest_addr_ton,
-        source_addr_npi=pdu.dest_addr_npi,
-        source_addr=pdu.destination_addr,
-        dest_addr_ton=pdu.source_addr_ton,
-        dest_addr_npi=pdu.source_addr_npi,
-        destination_addr=pdu.source_addr,
+        source_addr_ton=destination[0],
+        source_addr_npi=destination[1],
+        source_addr=destination[2],
+        dest_addr_ton=source[0],
+        dest_addr_npi=source[1],
+        destination_addr=source[2],
         esm_class=EsmClass.DELIVERY_RECEIPT,
-        short_message=text.encode("latin-1"),
+        short_message=text,
         tlvs=(
             Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, written_id),
             Tlv.int(TlvTag.MESSAGE_STATE, RECEIPT_STATES[stat]),

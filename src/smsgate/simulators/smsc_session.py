@@ -144,6 +144,7 @@ class SmscSession(asyncio.Protocol):
     def _flush(self) -> None:
         self._flush_handle = None
         if self._out and self._transport is not None:
+            self._sim.flush_journal()
             self._transport.write(b"".join(self._out))
         self._out.clear()
 

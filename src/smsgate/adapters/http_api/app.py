@@ -8,6 +8,7 @@ from starlette.types import ASGIApp
 
 from smsgate import __version__
 from smsgate.adapters.http_api import (
+    docs,
     errors,
     routes_admin,
     routes_conversations,
@@ -38,10 +39,13 @@ def create_app(ctx: ApiContext, *, two_way: TwoWayManager | None = None) -> Fast
         description="Self-hosted SMS gateway: REST API v1. Authenticate with "
         "`Authorization: Bearer <API key>`.",
         default_response_class=JsonResponse,
+        docs_url=None,  # FastAPI's pages load from a CDN; ours are local (docs.install)
+        redoc_url=None,
     )
     ctx.rate_limiter = RateLimiter(ctx.settings.rate_limit_per_s)
     app.state.ctx = ctx
     errors.install(app)
+    docs.install(app)
     app.include_router(routes_messages.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_admin.router)

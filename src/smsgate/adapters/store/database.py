@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, SingletonThreadPool
 
+from smsgate.private_files import create_private, private_dir
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
@@ -44,6 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_sync_sqlite_engine(url: str) -> Engine:
     """The writer's own SQLite engine (stdlib sqlite3), used from one thread."""
     plain = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
+    prepare_sqlite_file(plain)
     engine = create_engine(
         plain, connect_args={"check_same_thread": False}, poolclass=SingletonThreadPool
     )
@@ -71,13 +74,29 @@ def _sqlite_events(engine: Engine) -> None:
     event.listen(engine, "begin", _sqlite_begin)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    if ":memory:" in url or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    return Path(path) if path else None
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create a missing SQLite database file (and its directory) readable by its owner only:
+    0600 whatever the umask, and SQLite gives its -wal and -shm files the same mode."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.parent.exists():
+        private_dir(path.parent, tighten=False)
+    create_private(path)
+
+
 def make_engine(url: str) -> AsyncEngine:
     full = async_url(url)
     if is_sqlite(full):
-        if ":memory:" not in full:
-            path = full.split(":///", 1)[1]
-            if path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(full)
         engine = create_async_engine(full, poolclass=NullPool if ":memory:" in full else None)
         _sqlite_events(engine.sync_engine)
         return engine
