@@ -179,6 +179,7 @@ class Gateway:
             default_sender=default_sender,
             wake_dispatcher=self.dispatcher.wake,
             suppressed=self.two_way_store.suppressed,
+            number_owners=self.two_way_store.owners_of,
             # Messages this process accepts skip the claim when it runs the dispatcher.
             handoff=self.dispatcher if "worker" in self.roles else None,
         )
