@@ -180,6 +180,7 @@ class Gateway:
             wake_dispatcher=self.dispatcher.wake,
             suppressed=self.two_way_store.suppressed,
             number_owners=self.two_way_store.owners_of,
+            send_at_skew_s=settings.send_at_skew_s,
             # Messages this process accepts skip the claim when it runs the dispatcher.
             handoff=self.dispatcher if "worker" in self.roles else None,
         )

@@ -99,6 +99,7 @@ class MessageService:
         suppressed: Suppressed | None = None,
         handoff: Handoff | None = None,
         number_owners: NumberOwners | None = None,
+        send_at_skew_s: float = 300.0,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -112,6 +113,8 @@ class MessageService:
         self._handoff = handoff
         # Who holds each number; None: no number is anyone's (no sender check).
         self._number_owners = number_owners
+        # A send_at this far in the past is the client's clock running late: sent at once.
+        self._send_at_skew_s = send_at_skew_s
 
     def build(
         self,
@@ -147,6 +150,12 @@ class MessageService:
             )
         if req.send_at is not None and req.send_at > now + MAX_SCHEDULE_S:
             raise InvalidRequest("send_at is too far in the future", field="send_at")
+        if req.send_at is not None and req.send_at < now - self._send_at_skew_s:
+            raise InvalidRequest(
+                f"send_at is more than {self._send_at_skew_s:g} s in the past; "
+                "leave it out to send at once",
+                field="send_at",
+            )
         check_callback_url(req.callback_url)
         if req.reference is not None and len(req.reference) > 200:
             raise InvalidRequest("reference has at most 200 characters", field="reference")
