@@ -15,7 +15,9 @@ import uvicorn
 
 from smsgate.adapters.connectors.smpp import SmppConnector, SmppConnectorConfig
 from smsgate.adapters.http_api.app import create_asgi
+from smsgate.adapters.http_api.client_address import TrustedProxies
 from smsgate.adapters.http_api.context import ApiContext
+from smsgate.adapters.http_api.server_protocol import ConnectionLimits, protocol_class
 from smsgate.adapters.smpp_server.config import SmppServerConfig
 from smsgate.adapters.smpp_server.hooks import SessionInfo
 from smsgate.adapters.smpp_server.pipeline import GatewayHooks
@@ -190,6 +192,8 @@ class Gateway:
             default_sender=default_sender,
             wake_dispatcher=self.dispatcher.wake,
             suppressed=self.two_way_store.suppressed,
+            number_owners=self.two_way_store.owners_of,
+            send_at_skew_s=settings.send_at_skew_s,
             # Messages this process accepts skip the claim when it runs the dispatcher.
             handoff=self.dispatcher if "worker" in self.roles else None,
         )
@@ -236,6 +240,11 @@ class Gateway:
             two_way=self.two_way_manager,
         )
         self._serve_http = serve_http and "api" in self.roles
+        self.http_limits = ConnectionLimits(
+            header_timeout_s=settings.http_header_timeout_s,
+            max_per_address=settings.http_max_connections_per_address,
+            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+        )
         self._http: uvicorn.Server | None = None
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Task[None] | None = None
@@ -328,8 +337,11 @@ class Gateway:
             lifespan="off",
             log_level="warning",
             access_log=False,
-            http="httptools",
+            # httptools, with our connection limits and HTTP/1.0 keep-alive.
+            http=protocol_class(self.http_limits),
+            # The client address comes from trusted_proxies only (server_protocol.py).
             proxy_headers=False,
+            timeout_keep_alive=self.settings.http_keepalive_timeout_s,  # type: ignore[arg-type]
             timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)

@@ -8,6 +8,7 @@ Connectors and routes come from the file (`[[connectors]]`, `[[routes]]`).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -89,6 +90,17 @@ class Settings:
     # Abuse limits
     max_body_bytes: int = 1_048_576
     rate_limit_per_s: float = 0.0  # per API key; 0 = unlimited
+    # HTTP connections (DESIGN.md §7): a request's headers must arrive within
+    # http_header_timeout_s of its first byte (or of the connection), an idle keep-alive
+    # connection is closed after http_keepalive_timeout_s, and one client address holds at
+    # most http_max_connections_per_address connections at once (0: no cap).
+    http_header_timeout_s: float = 10.0
+    http_keepalive_timeout_s: float = 5.0
+    http_max_connections_per_address: int = 256
+    # Reverse proxies (CIDRs) whose X-Forwarded-For names the client; empty: none is.
+    trusted_proxies: tuple[str, ...] = ()
+    # A send_at up to this far in the past is clock skew (sent at once); older is refused.
+    send_at_skew_s: float = 300.0
     connectors: tuple[ConnectorSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -105,6 +117,8 @@ def _coerce(value: str, target: Any) -> Any:
         return int(value)
     if target is float or target == "float":
         return float(value)
+    if str(target).startswith("tuple"):  # a list: comma-separated in the environment
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
 
 
@@ -135,7 +149,7 @@ def load_settings(
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key in scalars:
-            values[key] = value
+            values[key] = tuple(value) if isinstance(value, list) else value
         elif key not in {"connectors", "routes"}:
             raise ConfigError(f"unknown setting {key!r} in {path}")
     environ = os.environ if env is None else env
@@ -179,6 +193,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("smpp_max_connections_per_ip must be at least 1")
     if settings.smpp_bind_timeout_s <= 0 or settings.smpp_reassembly_timeout_s <= 0:
         raise ConfigError("smpp_bind_timeout_s and smpp_reassembly_timeout_s must be positive")
+    for network in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: not a network: {network!r}") from exc
     roles(settings)
 
 

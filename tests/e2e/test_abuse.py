@@ -13,6 +13,7 @@ import pytest
 
 from smsgate.adapters.http_api.auth import FREE_FAILURES, failure_delay
 from smsgate.adapters.http_api.context import ApiContext
+from smsgate.adapters.http_api.limits import FailureThrottle
 from smsgate.bootstrap import Gateway
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from tests.e2e.conftest import gateway_settings
@@ -121,11 +122,51 @@ async def test_repeated_failed_authentications_are_slowed(
     expected = [failure_delay(n) for n in range(FREE_FAILURES + 1, len(held) + 1)]
     assert held[FREE_FAILURES:] == pytest.approx(expected)
     assert all(a < b for a, b in itertools.pairwise(held[FREE_FAILURES - 1 :]))
-    assert ctx.auth_failures["127.0.0.1"][0] == len(held)
+    assert ctx.auth_failures.failures("127.0.0.1", gateway.clock.now()) == len(held)
     # A valid key from the same address is not slowed (nor refused).
     good = await client.get("/api/v1/account", headers=_auth(key1))
     assert good.status_code == 200
     assert ctx.auth_delayed_s == pytest.approx(sum(held))
+
+
+async def test_failed_authentications_beyond_ten_a_minute_get_429(
+    limited: tuple[Gateway, httpx.AsyncClient, str, str],
+) -> None:
+    _gateway, client, key1, key2 = limited
+    answers = []
+    for attempt in range(1, 14):
+        if attempt % 2:  # the fast path and a framework route share one count
+            bad = await client.post("/api/v1/messages", json=MESSAGE, headers=_auth("sk_guess"))
+        else:
+            bad = await client.get("/api/v1/account", headers=_auth("sk_guess"))
+        answers.append(bad)
+    assert [a.status_code for a in answers] == [401] * 10 + [429] * 3
+    for refused in answers[10:]:
+        assert refused.json()["error"]["code"] == "too_many_failures"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Valid credentials from the same address are still served, on both paths.
+    assert (await client.get("/api/v1/account", headers=_auth(key1))).status_code == 200
+    # (the other key: this fixture allows one request per key)
+    sent = await client.post("/api/v1/messages", json=MESSAGE, headers=_auth(key2))
+    assert sent.status_code == 202, sent.text
+
+
+def test_failure_throttle_window() -> None:
+    throttle = FailureThrottle(limit=10, window_s=60.0)
+    assert [throttle.record("a", 100.0 + i) for i in range(10)] == [0.0] * 10
+    # The 11th within the window waits until the 2nd failure is 60 s old.
+    assert throttle.record("a", 110.0) == pytest.approx(51.0)
+    assert throttle.record("b", 110.0) == 0.0  # per address
+    # Once the window has passed, failures are answered as usual again.
+    assert throttle.failures("a", 200.0) == 0
+    assert throttle.record("a", 200.0) == 0.0
+
+
+def test_failure_throttle_forgets_addresses_beyond_its_bound() -> None:
+    throttle = FailureThrottle(limit=2, window_s=60.0, max_addresses=3)
+    for i in range(10):
+        throttle.record(f"10.0.0.{i}", 100.0)
+    assert sum(throttle.failures(f"10.0.0.{i}", 100.0) for i in range(10)) == 3
 
 
 def test_failure_delay_grows_and_is_capped() -> None:

@@ -369,7 +369,8 @@ async def test_bodies_over_the_limit_are_refused(env: Env) -> None:
             yield b"y" * 65536
         yield b'"}'
 
-    streamed = await env.client.post("/api/v1/messages", content=chunks(), headers=env.auth())
+    json_type = {**env.auth(), "Content-Type": "application/json"}  # else 415 (issue 10)
+    streamed = await env.client.post("/api/v1/messages", content=chunks(), headers=json_type)
     assert streamed.status_code == 413
     assert env.sim.submitted == []
 

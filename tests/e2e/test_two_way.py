@@ -413,6 +413,40 @@ async def test_conversation_thread_unread_and_reply(tw: TwoWay) -> None:
         assert r.status_code == 404
 
 
+async def test_sending_from_another_accounts_number_is_403(tw: TwoWay) -> None:
+    env = tw.env
+    await tw.mo("hello")  # the owner's thread with PEER
+    await tw.assign("1234", env.account_a)  # a short code of the owner's too
+
+    async def thread() -> Any:
+        r = await env.client.get(f"/api/v1/conversations/{PEER}", headers=env.auth())
+        body = r.json()
+        return body["messages"], body["last_message"]
+
+    before = await thread()
+    spellings = (NUMBER_A, NUMBER_A.lstrip("+"), "1234")
+    for sender in spellings:
+        r = await env.send(env.key_b, to=PEER, text="I am A", **{"from": sender})
+        assert r.status_code == 403, r.text
+        assert r.json()["error"] == {
+            "code": "sender_not_allowed",
+            "message": "this number belongs to another account",
+            "field": "from",
+        }
+    batch = await env.client.post(
+        "/api/v1/batches",
+        json={"recipients": [{"to": PEER}], "from": NUMBER_A, "text": "I am A"},
+        headers=env.auth(env.key_b),
+    )
+    assert batch.status_code == 403, batch.text
+    assert await tw.outbound(env.key_b) == []
+    assert await thread() == before  # the owner's thread is untouched
+    # The owner sends from it; an unassigned number is anyone's to use.
+    assert (await env.send(to=PEER, text="from A", **{"from": NUMBER_A})).status_code == 202
+    free = await env.send(env.key_b, to=PEER, text="hi", **{"from": NUMBER_B})
+    assert free.status_code == 202, free.text
+
+
 # ---- numbers and keywords API --------------------------------------------------------------
 
 

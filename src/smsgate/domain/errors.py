@@ -22,6 +22,12 @@ class InvalidSender(DomainError):
     code = "invalid_sender"
 
 
+class SenderNotAllowed(InvalidSender):
+    """The sender is a number assigned to another account (DESIGN.md §7: isolation)."""
+
+    code = "sender_not_allowed"
+
+
 class NoRoute(DomainError):
     code = "no_route"
 

@@ -4,10 +4,16 @@
 the same numbers recur, so results are cached. New international numbers ('+' or '00' and
 digits, or digits without a default country) take a fast path over precompiled numbering
 plans (`numbering_plans`) that gives the same results; everything else goes to `phonenumbers`.
+
+Only plain numbers are read (DESIGN.md §5): ASCII digits, one leading '+', and the spaces,
+dashes, dots, slashes and parentheses people write between digits. `phonenumbers` also
+reads `tel:` URIs, extensions (which it drops), letters (vanity numbers) and other scripts'
+digits; those are refused here with a reason, on every channel (REST and SMPP alike).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,6 +54,9 @@ def _normalize_cached(raw: str, default_country: str | None) -> PhoneNumber | st
         return "the number is empty"
     if len(raw) > 32:
         return "the number is too long"
+    shape = _not_plain(raw)
+    if shape is not None:
+        return shape
     text = raw
     if text.startswith("00"):
         text = "+" + text[2:]
@@ -65,6 +74,34 @@ def _normalize_cached(raw: str, default_country: str | None) -> PhoneNumber | st
             e164, country = fast
             return PhoneNumber(e164=e164, country=country)
     return _normalize_slow(text, default_country)
+
+
+_SEPARATORS = frozenset(" -./()")
+_X_EXTENSION = re.compile(r"\d\s*x\s*\d")  # "+1 201 555 0123 x 12"
+_ALLOWED = frozenset("0123456789") | _SEPARATORS
+
+
+def _not_plain(raw: str) -> str | None:
+    """Why `raw` is not a plain number, or None when it is one."""
+    body = raw[1:] if raw.startswith("+") else raw
+    if body.isascii() and body.isdigit():
+        return None  # the usual shape, decided at once
+    lower = raw.lower()
+    if lower.startswith("tel:"):
+        return "write the number without 'tel:'"
+    if any(c in raw for c in ";#,") or "ext" in lower or _X_EXTENSION.search(lower):
+        return "a number may not have an extension"
+    if "+" in body:
+        return "'+' may only come once, at the start"
+    if any(c.isdigit() and not c.isascii() for c in body):
+        return "a number has ASCII digits 0-9 only"
+    if any(c.isalpha() for c in body):
+        return "a number may not have letters"
+    if any(c not in _ALLOWED for c in body):
+        return "a number has digits, spaces, '-', '.', '/' and parentheses only"
+    if not any(c.isdigit() for c in body):
+        return NOT_A_NUMBER
+    return None
 
 
 def _ascii_digits(text: str) -> bool:

@@ -2,6 +2,11 @@
 
 Alphanumeric 1–11 characters (TON 5, NPI 0); short codes 3–8 digits (TON 3, NPI 0 is common,
 NPI 1 used by some networks; we use 0); international numbers up to 15 digits (TON 1, NPI 1).
+
+A numeric sender is kept as given: only a leading '+' makes it international. Other digits
+(9 to 16 of them) go out as written with TON 0 (unknown) and NPI 1 (ISDN), for the network
+to read as it reads its own numbers; the SMPP server does the same with what an ESME sends
+(TON 1 there is the '+'). Digits are ASCII digits.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from functools import lru_cache
 
 from smsgate.domain.errors import InvalidSender
 
+TON_UNKNOWN = 0
 TON_INTERNATIONAL = 1
 TON_NETWORK_SPECIFIC = 3
 TON_ALPHANUMERIC = 5
@@ -36,10 +42,12 @@ def parse_sender(raw: str) -> Sender:
     if not text:
         raise InvalidSender("the sender is empty", field="from")
     digits = text[1:] if text.startswith("+") else text
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():
         if len(digits) > 16:
             raise InvalidSender("a numeric sender has at most 16 digits", field="from")
-        if text.startswith("+") or len(digits) > 8:
+        if not text.startswith("+") and len(digits) > 8:
+            return Sender(digits, TON_UNKNOWN, NPI_ISDN, digits)
+        if text.startswith("+"):
             if len(digits) > 15:
                 raise InvalidSender("an international number has at most 15 digits", field="from")
             if len(digits) < 7:

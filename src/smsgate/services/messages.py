@@ -6,6 +6,7 @@ import hashlib
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import orjson
@@ -16,6 +17,7 @@ from smsgate.domain.errors import (
     InvalidNumber,
     InvalidRequest,
     NotFound,
+    SenderNotAllowed,
     TooManyParts,
 )
 from smsgate.domain.numbers import normalize
@@ -50,6 +52,12 @@ OPTED_OUT = "opted_out"
 
 # (account id, numbers) → the numbers on the account's suppression list.
 Suppressed = Callable[[str, Sequence[str]], Awaitable[set[str]]]
+
+
+class NumberOwners(Protocol):
+    """The accounts a number is assigned to (two-way numbers); empty when unassigned."""
+
+    def __call__(self, number: str, *, now: float) -> Awaitable[frozenset[str]]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +113,8 @@ class MessageService:
         wake_dispatcher: Callable[[], None] = lambda: None,
         suppressed: Suppressed | None = None,
         handoff: Handoff | None = None,
+        number_owners: NumberOwners | None = None,
+        send_at_skew_s: float = 300.0,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -116,6 +126,10 @@ class MessageService:
         self._suppressed = suppressed
         # The dispatcher, when this process runs it: due messages skip the claim (ports.py).
         self._handoff = handoff
+        # Who holds each number; None: no number is anyone's (no sender check).
+        self._number_owners = number_owners
+        # A send_at this far in the past is the client's clock running late: sent at once.
+        self._send_at_skew_s = send_at_skew_s
 
     def build(
         self,
@@ -151,6 +165,12 @@ class MessageService:
             )
         if req.send_at is not None and req.send_at > now + MAX_SCHEDULE_S:
             raise InvalidRequest("send_at is too far in the future", field="send_at")
+        if req.send_at is not None and req.send_at < now - self._send_at_skew_s:
+            raise InvalidRequest(
+                f"send_at is more than {self._send_at_skew_s:g} s in the past; "
+                "leave it out to send at once",
+                field="send_at",
+            )
         check_callback_url(req.callback_url)
         if req.reference is not None and len(req.reference) > 200:
             raise InvalidRequest("reference has at most 200 characters", field="reference")
@@ -282,6 +302,7 @@ class MessageService:
             if replay is not None:
                 return replay, False
         new = self.build(account, req, now, idempotency=idem)
+        await self.check_sender(account, new.message.from_addr, now)
         new = (await self._apply_optouts(account, [new], now))[0]
         try:
             await self._accept([new])
@@ -331,9 +352,23 @@ class MessageService:
                 raise InvalidRequest(
                     f"recipient {index}: {message}", field=f"messages[{index}].{field}"
                 ) from exc
+        for sender in {b.message.from_addr for b in built}:
+            await self.check_sender(account, sender, now)
         built = await self._apply_optouts(account, built, now)
         await self._accept(built, batch=batch)
         return batch, [b.message for b in built]
+
+    async def check_sender(self, account: Account, sender: str, now: float) -> None:
+        """Refuse a numeric sender that is a number assigned to other accounts only: its
+        replies would land in their threads (SenderNotAllowed)."""
+        digits = sender[1:] if sender.startswith("+") else sender
+        if self._number_owners is None or not (digits.isascii() and digits.isdigit()):
+            return
+        # Numbers are kept as E.164 or, up to 8 digits, as short codes (two_way.canonical).
+        number = "+" + digits if len(digits) > 8 else sender
+        owners = await self._number_owners(number, now=now)
+        if owners and account.id not in owners:
+            raise SenderNotAllowed("this number belongs to another account", field="from")
 
     async def _apply_optouts(
         self, account: Account, built: list[NewMessage], now: float

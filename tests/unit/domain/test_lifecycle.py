@@ -123,7 +123,7 @@ def test_routes_of_equal_rank_keep_their_order_and_priority_breaks_ties() -> Non
         ("ACME", "ACME", 5, 0),
         ("My Shop", "My Shop", 5, 0),
         ("+359888123456", "359888123456", 1, 1),
-        ("359888123456", "359888123456", 1, 1),
+        ("359888123456", "359888123456", 0, 1),  # no '+': kept as given (issue 10)
         ("1234", "1234", 3, 0),
     ],
 )

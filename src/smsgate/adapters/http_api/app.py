@@ -18,6 +18,7 @@ from smsgate.adapters.http_api import (
     routes_optouts,
     routes_webhooks,
 )
+from smsgate.adapters.http_api.content_type import RequireJson
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import JsonResponse
 from smsgate.adapters.http_api.fast_path import FastSend
@@ -55,6 +56,7 @@ def create_app(ctx: ApiContext, *, two_way: TwoWayManager | None = None) -> Fast
         for module in (routes_numbers, routes_keywords, routes_conversations, routes_optouts):
             app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(RequireJson)  # outermost: a body it refuses is never read
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

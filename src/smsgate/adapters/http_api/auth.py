@@ -1,4 +1,5 @@
-"""Bearer API keys; repeated failures from one address are slowed down."""
+"""Bearer API keys; repeated failures from one address are slowed down, then refused
+(DESIGN.md §7: after 10 within 60 s, 429 with Retry-After; valid keys are still served)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from fastapi import Request
 
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import ApiError
+from smsgate.adapters.http_api.limits import RateLimiter
 from smsgate.services.records import Account, ApiKey
 
 FREE_FAILURES = 5
 MAX_DELAY_S = 2.0
-FAILURE_WINDOW_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +51,15 @@ async def check_credentials(ctx: ApiContext, header: str, client: str) -> Princi
         raise _unauthorized("send the API key as 'Authorization: Bearer <key>'")
     found = await ctx.store.authenticate(token.strip(), now=now)
     if found is None:
-        count, since = ctx.auth_failures.get(client, (0, now))
-        if now - since > FAILURE_WINDOW_S:
-            count, since = 0, now
-        ctx.auth_failures[client] = (count + 1, since)
-        delay = failure_delay(count + 1)
+        wait = ctx.auth_failures.record(client, now)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "too_many_failures",
+                "too many failed authentications from this address",
+                headers={"Retry-After": RateLimiter.retry_after(wait)},
+            )
+        delay = failure_delay(ctx.auth_failures.failures(client, now))
         if delay > 0:
             ctx.auth_delayed_s += delay
             await asyncio.sleep(delay)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smsgate.adapters.http_api.limits import RateLimiter
+from smsgate.adapters.http_api.limits import FailureThrottle, RateLimiter
 from smsgate.adapters.store.store import Store
 from smsgate.config import Settings
 from smsgate.services.clock import Clock
@@ -22,6 +22,6 @@ class ApiContext:
     connector_status: Callable[[], list[dict[str, Any]]] = list
     ready: Callable[[], bool] = lambda: True
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
-    # Failed authentications per client address, to slow down guessing.
-    auth_failures: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Failed authentications per client address: slowed down, then refused (auth.py).
+    auth_failures: FailureThrottle = field(default_factory=FailureThrottle)
     auth_delayed_s: float = 0.0  # seconds answers to failed authentications were held, in all

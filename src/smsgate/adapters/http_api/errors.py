@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from smsgate.domain.errors import Conflict, DomainError, NotFound
+from smsgate.domain.errors import Conflict, DomainError, NotFound, SenderNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _field(loc: tuple[Any, ...]) -> str | None:
     return out
 
 
-_STATUS = {NotFound: 404, Conflict: 409}
+_STATUS = {NotFound: 404, Conflict: 409, SenderNotAllowed: 403}
 
 
 def validation_response(exc: RequestValidationError) -> Response:

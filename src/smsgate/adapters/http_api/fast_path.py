@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from smsgate.adapters.http_api import content_type
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import response_for
 from smsgate.adapters.http_api.routes_messages import handle_send
@@ -27,6 +28,10 @@ class FastSend:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await self.app(scope, receive, send)
+            return
+        refused = content_type.refusal(scope)
+        if refused is not None:
+            await refused(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0

@@ -1,8 +1,10 @@
-"""Abuse limits: request body size (413) and a per-key request rate (429 with Retry-After)."""
+"""Abuse limits: request body size (413), a per-key request rate (429 with Retry-After) and
+failed credential checks per address (429 with Retry-After)."""
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,3 +93,43 @@ class RateLimiter:
     @staticmethod
     def retry_after(wait_s: float) -> str:
         return str(max(1, math.ceil(wait_s)))
+
+
+class FailureThrottle:
+    """Failed credential checks per client address (DESIGN.md §7): after `limit` failures
+    within `window_s`, further failures are refused until the oldest of them is `window_s`
+    old. Pure: the caller passes the time. Only failures are counted, so valid credentials
+    from a throttled address are still served."""
+
+    def __init__(
+        self, *, limit: int = 10, window_s: float = 60.0, max_addresses: int = 100_000
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.max_addresses = max_addresses
+        self._failures: dict[str, deque[float]] = {}
+
+    def failures(self, address: str, now: float) -> int:
+        """Failures from `address` within the window before `now`."""
+        times = self._failures.get(address)
+        return sum(1 for t in times if now - t < self.window_s) if times else 0
+
+    def record(self, address: str, now: float) -> float:
+        """Count a failure; the seconds the address must wait (0: answer it as usual)."""
+        times = self._failures.get(address)
+        if times is None:
+            if len(self._failures) >= self.max_addresses:
+                self._forget(now)
+            times = self._failures[address] = deque(maxlen=self.limit + 1)
+        times.append(now)
+        if len(times) <= self.limit or now - times[0] >= self.window_s:
+            return 0.0
+        # More than `limit` within the window: wait until only `limit` are left in it.
+        return max(0.0, times[1] + self.window_s - now)
+
+    def _forget(self, now: float) -> None:
+        stale = [a for a, t in self._failures.items() if not t or now - t[-1] >= self.window_s]
+        for address in stale:
+            del self._failures[address]
+        while len(self._failures) >= self.max_addresses:  # all recent: drop the oldest
+            del self._failures[next(iter(self._failures))]

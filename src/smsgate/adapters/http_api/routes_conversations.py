@@ -51,7 +51,7 @@ class ThreadOut(ConversationOut):
 
 
 class ReplyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(min_length=1, max_length=10_000)
 

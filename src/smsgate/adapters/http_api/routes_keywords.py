@@ -21,7 +21,7 @@ Auth = Annotated[Principal, Depends(authenticate)]
 
 
 class KeywordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     number: str = Field(min_length=3, max_length=32, description="one of the account's numbers")
     keyword: str | None = Field(

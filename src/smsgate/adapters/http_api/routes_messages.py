@@ -37,7 +37,7 @@ from smsgate.services.views import iso, message_view
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 Auth = Annotated[Principal, Depends(authenticate)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 429)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 M = TypeVar("M", bound=BaseModel)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

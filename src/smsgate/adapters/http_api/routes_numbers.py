@@ -30,7 +30,7 @@ def manager(request: Request) -> TwoWayManager:
 
 
 class NumberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     number: str = Field(min_length=3, max_length=32, description="E.164 or a 3-8 digit code")
     account_id: str = Field(min_length=1, max_length=40)

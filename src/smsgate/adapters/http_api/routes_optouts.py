@@ -20,7 +20,7 @@ Auth = Annotated[Principal, Depends(authenticate)]
 
 
 class OptOutIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     number: str = Field(min_length=1, max_length=40, description="E.164, or national format")
 

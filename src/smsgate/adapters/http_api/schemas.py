@@ -1,4 +1,7 @@
-"""Request and response shapes of the REST API v1 (DESIGN.md §3), for validation and OpenAPI."""
+"""Request and response shapes of the REST API v1 (DESIGN.md §3), for validation and OpenAPI.
+
+Request models are strict (DESIGN.md §5): `true` is not 1, `"5"` is not 5, 5 is not a string;
+the fast path validates with the same models."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ class ErrorOut(BaseModel):
 
 
 class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
     to: str = Field(min_length=1, max_length=40, description="E.164, or national format")
     from_: str | None = Field(
@@ -27,7 +30,10 @@ class MessageIn(BaseModel):
     )
     text: str = Field(min_length=1, max_length=10_000)
     category: Literal["transactional", "marketing"] = "transactional"
-    send_at: datetime | None = Field(default=None, description="ISO 8601; schedule for later")
+    # Strict types everywhere (true is not 1), but a date comes as an ISO 8601 string.
+    send_at: datetime | None = Field(
+        default=None, strict=False, description="ISO 8601; schedule for later"
+    )
     validity_s: int | None = Field(default=None, ge=5, le=7 * 24 * 3600)
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
     transliterate: bool = False
@@ -36,7 +42,7 @@ class MessageIn(BaseModel):
 
 
 class PreviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(max_length=10_000)
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
@@ -97,20 +103,20 @@ class StatusEventOut(BaseModel):
 
 
 class BatchRecipient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     to: str = Field(min_length=1, max_length=40)
     fields: dict[str, str] = Field(default_factory=dict, description="values for {placeholders}")
 
 
 class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
     recipients: list[BatchRecipient] = Field(min_length=1, max_length=10_000)
     from_: str | None = Field(default=None, alias="from", max_length=20)
     text: str = Field(min_length=1, max_length=10_000, description="may use {placeholders}")
     category: Literal["transactional", "marketing"] = "transactional"
-    send_at: datetime | None = None
+    send_at: datetime | None = Field(default=None, strict=False)
     validity_s: int | None = Field(default=None, ge=5, le=7 * 24 * 3600)
     encoding: Literal["auto", "gsm7", "ucs2"] = "auto"
     reference: str | None = Field(default=None, max_length=200)
@@ -133,7 +139,7 @@ def _default_events() -> list[EventName]:
 
 
 class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     url: str = Field(min_length=1, max_length=2000)
     events: list[EventName] = Field(default_factory=_default_events, min_length=1)
@@ -174,7 +180,7 @@ class AccountOut(BaseModel):
 
 
 class AccountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(min_length=1, max_length=200)
     role: Literal["user", "admin"] = "user"
@@ -183,7 +189,7 @@ class AccountIn(BaseModel):
 
 
 class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(default="", max_length=200)
 
@@ -205,7 +211,7 @@ class ConnectorOut(BaseModel):
 
 
 class SmppLoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     system_id: str = Field(min_length=1, max_length=15, pattern=r"^[\x21-\x7e]+$")
     password: str = Field(min_length=1, max_length=8, description="SMPP 3.4 allows 8 characters")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from smsgate.adapters.store import schema as t
+from smsgate.adapters.store.cache import TtlCache
 from smsgate.adapters.store.store import Store, build_write_set
 from smsgate.adapters.store.writer import WriteSet, apply
 from smsgate.domain.errors import Conflict
@@ -30,6 +31,8 @@ from smsgate.services.two_way_records import (
     Received,
     Unrouted,
 )
+
+OWNERS_CACHE_S = 5.0
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -63,6 +66,8 @@ class TwoWayStore:
         self._store = store
         self.engine = store.engine
         self.writer = store.writer
+        # number → the accounts holding it, for the sender check of every send.
+        self._owners: TtlCache[str, frozenset[str]] = TtlCache(ttl_s=OWNERS_CACHE_S)
 
     async def _read(self, stmt: Any) -> list[RowMapping]:
         async with self.engine.connect() as conn:
@@ -97,6 +102,7 @@ class TwoWayStore:
         refusal: str | None = await self.writer.run(job)
         if refusal is not None:
             raise Conflict(refusal, field="number")
+        self._owners.invalidate(number.number)
         return number
 
     async def list_numbers(self, account_id: str | None) -> list[Number]:
@@ -118,6 +124,15 @@ class TwoWayStore:
         )
         return [Number(**r) for r in rows]
 
+    async def owners_of(self, number: str, *, now: float) -> frozenset[str]:
+        """The accounts a number (E.164 or a short code) is assigned to; cached for
+        OWNERS_CACHE_S (a number assigned by another process is seen that much later)."""
+
+        async def load() -> frozenset[str]:
+            return frozenset(n.account_id for n in await self.numbers_for(number))
+
+        return await self._owners.get(number, now, load)
+
     async def delete_number(self, number_id: str) -> bool:
         """Unassign a number and drop its keyword rules (one commit)."""
 
@@ -126,6 +141,7 @@ class TwoWayStore:
             return bool(conn.execute(delete(t.numbers).where(t.numbers.c.id == number_id)).rowcount)
 
         done: bool = await self.writer.run(job)
+        self._owners.invalidate()
         return done
 
     # ---- keyword rules -------------------------------------------------------------------
