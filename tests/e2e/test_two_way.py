@@ -22,7 +22,9 @@ from sqlalchemy import select
 from smsgate.adapters.store import schema
 from smsgate.domain.keywords import LANGUAGES, START_WORDS, STOP_WORDS
 from smsgate.services.events import verify
-from tests.e2e.conftest import Env, running_env
+from smsgate.smpp.constants import CommandStatus
+from tests.adapters.smpp_server.helpers import RawClient
+from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.e2e.test_cli import SMSGATE, _start, _stop, _wait_line
 
 NUMBER_A = "+35924001234"
@@ -445,6 +447,22 @@ async def test_sending_from_another_accounts_number_is_403(tw: TwoWay) -> None:
     assert (await env.send(to=PEER, text="from A", **{"from": NUMBER_A})).status_code == 202
     free = await env.send(env.key_b, to=PEER, text="hi", **{"from": NUMBER_B})
     assert free.status_code == 202, free.text
+
+
+async def test_submitting_over_smpp_from_another_accounts_number_is_refused(tw: TwoWay) -> None:
+    env = tw.env
+    await add_smpp_login(env.gateway, env.account_b, "esme_b", "secret1")
+    client = await RawClient.connect(env.gateway.smpp_port)
+    assert await client.bind(system_id="esme_b", password="secret1") == 0
+    for ton, sender in ((1, NUMBER_A.lstrip("+")), (0, NUMBER_A.lstrip("+"))):
+        resp = await client.submit(
+            b"I am A", source_addr=sender, source_addr_ton=ton, source_addr_npi=1
+        )
+        assert resp.command_status == CommandStatus.ESME_RINVSRCADR
+    free = await client.submit(b"hi", source_addr=NUMBER_B.lstrip("+"), source_addr_ton=1)
+    assert free.command_status == 0
+    await client.close()
+    assert [m["from"] for m in await tw.outbound(env.key_b)] == [NUMBER_B]
 
 
 # ---- numbers and keywords API --------------------------------------------------------------

@@ -164,6 +164,10 @@ class SmppIngress:
         send_at, valid_until = _times(pdu, now)
         to = _destination(pdu, account)
         sender = _source(pdu)
+        try:
+            await self._messages.check_sender(account, sender, now)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
         receipt = pdu.registered_delivery & 0x03
         if concat is None or concat[1] == 1:
             return await self._submit_whole(

@@ -180,13 +180,9 @@ class RawClient:
         return resp.command_status
 
     async def submit(self, text: bytes = b"hello", **fields: Any) -> SubmitSmResp:
-        pdu = SubmitSm(
-            sequence_number=self.seq(),
-            source_addr="Shop",
-            destination_addr="491701234567",
-            short_message=text,
-            **fields,
-        )
+        fields.setdefault("source_addr", "Shop")
+        fields.setdefault("destination_addr", "491701234567")
+        pdu = SubmitSm(sequence_number=self.seq(), short_message=text, **fields)
         resp = await self.request(pdu)
         assert isinstance(resp, SubmitSmResp)
         return resp
