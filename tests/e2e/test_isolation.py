@@ -290,7 +290,8 @@ async def _rotate_callback_secret(env: Env, o: Owned) -> None:
     rotated = await _b(env, "POST", "/api/v1/account/rotate-callback-secret")
     assert rotated.status_code == 200, rotated.text
     after = await env.gateway.store.get_account(env.account_a)
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert after.signing_secret == before.signing_secret
     assert rotated.json()["callback_secret"] != after.signing_secret
 
