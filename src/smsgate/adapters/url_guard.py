@@ -30,6 +30,7 @@ from smsgate.domain.urls import (
 # host, port → the addresses (as text) to connect to; raises OSError when the name has none.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 RESOLVE_TIMEOUT_S = 5.0
+MAX_CACHED = 1024
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
@@ -55,9 +56,15 @@ class UrlGuard:
         self._allowed = parse_networks(allowed_networks)
         self._resolver = resolver or system_resolver
         self._resolve_timeout_s = resolve_timeout_s
+        # URLs whose host is an address, already checked (the answer cannot change): the same
+        # callback_url comes with many messages.
+        self._checked_literals: dict[tuple[str, str], str] = {}
 
     async def check(self, url: str, *, field: str) -> str:
         """The URL in normal form, or InvalidRequest (malformed) / UrlNotAllowed (refused)."""
+        known = self._checked_literals.get((url, field))
+        if known is not None:
+            return known
         parsed = parse_url(url, field)
         try:
             await self._checked(parsed.host, parsed.effective_port, field=field)
@@ -66,7 +73,12 @@ class UrlGuard:
                 f"{parsed.host} could not be resolved, so its address could not be checked",
                 field=field,
             ) from exc
-        return str(parsed)
+        normal = str(parsed)
+        if parsed.address is not None:
+            if len(self._checked_literals) >= MAX_CACHED:
+                self._checked_literals.clear()
+            self._checked_literals[url, field] = normal
+        return normal
 
     async def addresses(self, host: str, port: int) -> list[str]:
         """Every address of `host`, each allowed; UrlNotAllowed when one is not. Connect to

@@ -109,6 +109,12 @@ def parse_url(text: str, field: str = "url") -> Url:
     return url
 
 
+@functools.lru_cache(maxsize=1024)
+def normalize_url(text: str, field: str = "url") -> str:
+    """`str(parse_url(text))`, cached: the same callback_url comes with many messages."""
+    return str(parse_url(text, field))
+
+
 def _split_authority(authority: str, bad: _Bad) -> tuple[str, int | None]:
     if authority.startswith("["):
         close = authority.find("]")

@@ -20,7 +20,7 @@ from smsgate.domain.errors import (
 from smsgate.domain.numbers import normalize
 from smsgate.domain.senders import parse_sender
 from smsgate.domain.states import CANCELABLE, Status
-from smsgate.domain.urls import parse_url
+from smsgate.domain.urls import normalize_url
 from smsgate.services.clock import Clock
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for
 from smsgate.services.ids import new_id
@@ -74,7 +74,7 @@ def check_callback_url(url: str | None, field: str = "callback_url") -> str | No
     address is allowed is checked by the adapter that takes it (adapters/url_guard.py)."""
     if url is None:
         return None
-    return str(parse_url(url, field))
+    return normalize_url(url, field)
 
 
 class MessageService:
