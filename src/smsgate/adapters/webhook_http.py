@@ -113,8 +113,7 @@ class LeanPoster:
                 failure = exc
                 continue
             return _Conn(reader, writer)
-        assert failure is not None  # the guard returns at least one address
-        raise failure
+        raise failure or OSError("no address to connect to")
 
     def _take(self, origin: Origin) -> _Conn | None:
         pool = self._idle.get(origin)
