@@ -60,6 +60,7 @@ http_host = "{host}"
 http_port = 0
 smpp_enabled = false
 log_level = "WARNING"
+webhook_allowed_networks = ["127.0.0.0/8", "::1/128"]
 {extra}
 
 [[connectors]]

@@ -25,6 +25,7 @@ from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
 from smsgate.adapters.store.two_way import TwoWayStore
+from smsgate.adapters.url_guard import Resolver, UrlGuard
 from smsgate.config import ROLES, ConnectorSettings, Settings, roles
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
@@ -128,6 +129,7 @@ class Gateway:
         connectors: Mapping[str, Connector] | None = None,
         serve_http: bool = True,
         default_sender: str = "smsgate",
+        resolver: Resolver | None = None,
     ) -> None:
         self.settings = settings
         self.roles = roles(settings)
@@ -177,12 +179,17 @@ class Gateway:
             else settings.dispatch_poll_s,
         )
         self.events.on_change.append(self.dispatcher.wake)
+        # Tenants' URLs, checked when saved and when called (`resolver`: tests map names).
+        self.url_guard = UrlGuard(
+            allowed_networks=settings.webhook_allowed_networks, resolver=resolver
+        )
         self.webhooks = WebhookSender(
             store=self.store,
             clock=self.clock,
             timeout_s=settings.webhook_timeout_s,
             max_age_s=settings.webhook_max_age_s,
             concurrency=settings.webhook_concurrency,
+            guard=self.url_guard,
         )
         self.delivery.on_deliveries = self.webhooks.wake
         self.messages = MessageService(
@@ -236,6 +243,8 @@ class Gateway:
                 settings=settings,
                 connector_status=self.connector_status,
                 ready=self.ready,
+                url_guard=self.url_guard,
+                callback_secret_rotated=self.webhooks.forget_secret,
             ),
             two_way=self.two_way_manager,
         )

@@ -32,6 +32,9 @@ database_url = "sqlite:///{data_dir}/smsgate.db"   # or postgresql://user@host/d
 http_host = "127.0.0.1"
 http_port = 8080
 default_max_parts = 10
+# Tenants' webhook and callback URLs reach public addresses only; list the networks (CIDR)
+# they may reach besides, e.g. ["127.0.0.0/8", "::1/128"] for receivers on this machine.
+webhook_allowed_networks = []
 
 # An SMSC to send through (repeat the block for more; routes pick among them).
 [[connectors]]
@@ -103,6 +106,7 @@ def _port_free(host: str, port: int) -> bool:
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    from smsgate.adapters.url_guard import LOOPBACK_NETWORKS
     from smsgate.bootstrap import Gateway
     from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 
@@ -150,6 +154,10 @@ async def _demo(args: argparse.Namespace) -> int:
                 ),
             ),
             routes=(RouteSettings(connectors=("simulator",)),),
+            # The demo's webhooks and callbacks may go to this machine (DESIGN.md §3).
+            webhook_allowed_networks=tuple(
+                dict.fromkeys((*settings.webhook_allowed_networks, *LOOPBACK_NETWORKS))
+            ),
         )
         gateway = Gateway(settings)
         async with gateway:
@@ -350,6 +358,8 @@ def _accounts(args: argparse.Namespace) -> int:
         )
         _key, secret = await store.create_api_key(account.id, name="initial", now=now)
         print(f"account {account.id} ({account.name}) created")
+        # The key stays the last line (scripts take its last word).
+        print(f"callback secret (signs callback_url calls): {account.signing_secret}")
         print(f"API key (shown once): {secret}")
         return 0
 

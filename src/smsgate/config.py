@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from smsgate.domain.urls import parse_networks
 from smsgate.errors import ConfigError
 
 SECRET_KEYS = frozenset({"password", "secret", "api_key", "admin_key"})
@@ -87,6 +88,10 @@ class Settings:
     webhook_timeout_s: float = 10.0
     webhook_max_age_s: float = 24 * 3600.0
     webhook_concurrency: int = 64
+    # Networks (CIDR) that tenants' webhook, callback and forward URLs may reach besides public
+    # addresses: loopback, private, link-local, ... are refused unless listed here (DESIGN.md
+    # §7). TOML: a list; SMSGATE_WEBHOOK_ALLOWED_NETWORKS: comma-separated.
+    webhook_allowed_networks: tuple[str, ...] = ()
     # Abuse limits
     max_body_bytes: int = 1_048_576
     rate_limit_per_s: float = 0.0  # per API key; 0 = unlimited
@@ -120,6 +125,13 @@ def _coerce(value: str, target: Any) -> Any:
     if str(target).startswith("tuple"):  # a list: comma-separated in the environment
         return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
+    """A list-valued setting (a TOML array of strings, or a tuple from the environment)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of strings")
+    return tuple(value)
 
 
 def _scalar_fields() -> dict[str, str]:
@@ -161,6 +173,9 @@ def load_settings(
             except ValueError as exc:
                 raise ConfigError(f"SMSGATE_{key.upper()}: {exc}") from exc
     values.update(overrides or {})
+    for key, type_name in scalars.items():
+        if type_name.startswith("tuple[") and key in values:
+            values[key] = _strings(key, values[key])
     try:
         connectors = tuple(ConnectorSettings(**c) for c in raw.get("connectors", ()))
         routes = tuple(
@@ -198,6 +213,10 @@ def _validate(settings: Settings) -> None:
             ipaddress.ip_network(network, strict=False)
         except ValueError as exc:
             raise ConfigError(f"trusted_proxies: not a network: {network!r}") from exc
+    try:
+        parse_networks(settings.webhook_allowed_networks)
+    except ValueError as exc:
+        raise ConfigError(f"webhook_allowed_networks: {exc}") from exc
     roles(settings)
 
 

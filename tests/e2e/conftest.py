@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from smsgate.adapters.url_guard import LOOPBACK_NETWORKS
 from smsgate.bootstrap import Gateway
 from smsgate.config import ConnectorSettings, RouteSettings, Settings
 from smsgate.services.records import SmppCredentials
@@ -58,6 +59,8 @@ def gateway_settings(tmp_path: object, sim_port: int, **overrides: object) -> Se
         ),
         routes=(RouteSettings(connectors=("sim",)),),
         dispatch_poll_s=0.2,
+        # The webhook sink listens on loopback, which tenants' URLs may not reach by default.
+        webhook_allowed_networks=LOOPBACK_NETWORKS,
     )
     from dataclasses import replace
 

@@ -36,6 +36,8 @@ def write_config(path: Path, *, database_url: str, sim_port: int, **extra: Any) 
         "smpp_port = 0",
         'log_level = "WARNING"',
         "dispatch_poll_s = 0.2",
+        # The webhook sink listens on loopback, which tenants' URLs may not reach by default.
+        'webhook_allowed_networks = ["127.0.0.0/8", "::1/128"]',
         *(f"{k} = {json.dumps(v)}" for k, v in extra.items()),
         "[[connectors]]",
         'name = "sim"',

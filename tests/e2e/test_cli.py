@@ -173,6 +173,47 @@ def test_init_migrate_accounts_keys_check_config(tmp_path: Path) -> None:
     assert "active" in keys.stdout
 
 
+def test_demo_allows_loopback_webhooks_and_nothing_else_inside(
+    demo: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    data_dir, _proc = demo
+    info = json.loads((data_dir / "demo.json").read_text())
+    auth = {"Authorization": f"Bearer {info['api_key']}"}
+    hooks = info["http_url"] + "/api/v1/webhooks"
+    local = httpx.post(hooks, json={"url": "http://127.0.0.1:9/hook"}, headers=auth)
+    assert local.status_code == 201, local.text
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/", "http://0.0.0.0/"):
+        refused = httpx.post(hooks, json={"url": url}, headers=auth)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "url_not_allowed"
+
+
+def test_the_benchmark_config_and_account_output(tmp_path: Path) -> None:
+    # What ../shared/peers/smsgate/setup.sh writes and parses.
+    config = tmp_path / "smsgate.toml"
+    config.write_text(
+        'webhook_allowed_networks = ["127.0.0.0/8", "::1/128"]\n'
+        f'database_url = "sqlite:///{tmp_path}/gw.db"\n'
+    )
+    checked = subprocess.run(
+        [*SMSGATE, "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(checked.stdout)["webhook_allowed_networks"] == ["127.0.0.0/8", "::1/128"]
+    created = subprocess.run(
+        [*SMSGATE, "accounts", "create", "bench", "--admin", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = created.stdout.splitlines()
+    assert re.fullmatch(r"API key \(shown once\): sk_\S+", lines[-1])
+    secret = next(x for x in lines if x.startswith("callback secret")).rsplit(" ", 1)[1]
+    assert secret.startswith("whsec_")
+
+
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("http_port = 8080\nunknown_key = 1\n")

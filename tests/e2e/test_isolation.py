@@ -172,6 +172,12 @@ async def _events(env: Env, o: Owned) -> None:
     await _refused(env, "GET", f"/api/v1/messages/{o.message}/events")
 
 
+@case("GET", "/api/v1/messages/{message_id}/deliveries")
+async def _message_deliveries(env: Env, o: Owned) -> None:
+    assert (await _a(env, "GET", f"/api/v1/messages/{o.message}/deliveries")).status_code == 200
+    await _refused(env, "GET", f"/api/v1/messages/{o.message}/deliveries")
+
+
 @case("POST", "/api/v1/messages/{message_id}/cancel")
 async def _cancel(env: Env, o: Owned) -> None:
     await _refused(env, "POST", f"/api/v1/messages/{o.scheduled}/cancel")
@@ -275,6 +281,19 @@ async def _deliveries(env: Env, o: Owned) -> None:
 async def _account(env: Env, o: Owned) -> None:
     assert (await _b(env, "GET", "/api/v1/account")).json()["id"] == env.account_b
     assert (await _a(env, "GET", "/api/v1/account")).json()["id"] == env.account_a
+
+
+@case("POST", "/api/v1/account/rotate-callback-secret")
+async def _rotate_callback_secret(env: Env, o: Owned) -> None:
+    # B rotates its own secret; A's is untouched.
+    before = await env.gateway.store.get_account(env.account_a)
+    rotated = await _b(env, "POST", "/api/v1/account/rotate-callback-secret")
+    assert rotated.status_code == 200, rotated.text
+    after = await env.gateway.store.get_account(env.account_a)
+    assert before is not None
+    assert after is not None
+    assert after.signing_secret == before.signing_secret
+    assert rotated.json()["callback_secret"] != after.signing_secret
 
 
 @case("GET", "/api/v1/keys")

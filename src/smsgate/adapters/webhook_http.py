@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from smsgate.adapters.http_client import PostError
+from smsgate.adapters.url_guard import UrlGuard
+from smsgate.domain.errors import UrlNotAllowed
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024  # what we read of an answer before giving up on the connection
@@ -43,8 +45,12 @@ class LeanPoster:
         concurrency: int,
         user_agent: str,
         ssl_context: ssl.SSLContext | None = None,
+        guard: UrlGuard | None = None,
     ) -> None:
         self._timeout_s = timeout_s
+        # Resolves and checks every address before connecting (DESIGN.md §7); by default no
+        # network is allowed beyond public addresses.
+        self._guard = guard or UrlGuard()
         self._max_idle = concurrency
         self._user_agent = user_agent
         self._ssl = ssl_context or ssl.create_default_context()
@@ -89,13 +95,25 @@ class LeanPoster:
 
     async def _connect(self, origin: Origin) -> _Conn:
         scheme, host, port = origin
-        reader, writer = await asyncio.open_connection(
-            host,
-            port,
-            ssl=self._ssl if scheme == "https" else None,
-            limit=MAX_HEADER_BYTES,
-        )
-        return _Conn(reader, writer)
+        try:
+            addresses = await self._guard.addresses(host, port)
+        except UrlNotAllowed as exc:
+            raise PostError("url_not_allowed") from exc
+        failure: OSError | None = None
+        for address in addresses:  # the checked addresses themselves: never the name again
+            try:
+                reader, writer = await asyncio.open_connection(
+                    address,
+                    port,
+                    ssl=self._ssl if scheme == "https" else None,
+                    server_hostname=host if scheme == "https" else None,
+                    limit=MAX_HEADER_BYTES,
+                )
+            except OSError as exc:
+                failure = exc
+                continue
+            return _Conn(reader, writer)
+        raise failure or OSError("no address to connect to")
 
     def _take(self, origin: Origin) -> _Conn | None:
         pool = self._idle.get(origin)

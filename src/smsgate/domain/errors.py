@@ -48,3 +48,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class UrlNotAllowed(DomainError):
+    """A tenant's URL names (or resolves to) an address the operator did not allow."""
+
+    code = "url_not_allowed"

@@ -11,6 +11,7 @@ import time
 from smsgate.adapters.http_client import Poster, PostError
 from smsgate.adapters.store.cache import TtlCache
 from smsgate.adapters.store.store import DeliveryAttempt, Store
+from smsgate.adapters.url_guard import UrlGuard
 from smsgate.adapters.webhook_http import LeanPoster
 from smsgate.domain.retry import webhook_backoff
 from smsgate.services.clock import Clock
@@ -35,6 +36,7 @@ class WebhookSender:
         poll_s: float = 1.0,
         batch: int = 500,
         poster: Poster | None = None,
+        guard: UrlGuard | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -44,6 +46,7 @@ class WebhookSender:
         self._poll_s = poll_s
         self._batch = batch
         self._poster_given = poster
+        self._guard = guard
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._poster: Poster | None = None
@@ -61,7 +64,10 @@ class WebhookSender:
 
     async def start(self) -> None:
         self._poster = self._poster_given or LeanPoster(
-            timeout_s=self._timeout_s, concurrency=self._concurrency, user_agent=USER_AGENT
+            timeout_s=self._timeout_s,
+            concurrency=self._concurrency,
+            user_agent=USER_AGENT,
+            guard=self._guard,
         )
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
@@ -158,6 +164,11 @@ class WebhookSender:
 
         key = (delivery.account_id, delivery.webhook_id)
         return await self._secrets.get(key, self._clock.now(), load)
+
+    def forget_secret(self, account_id: str) -> None:
+        """The account's callback secret was rotated in this process: sign with the new one
+        from the next attempt on. (Another process notices within the cache's TTL.)"""
+        self._secrets.invalidate((account_id, None))
 
     async def _post(self, delivery: Delivery) -> DeliveryAttempt:
         assert self._poster is not None

@@ -7,7 +7,6 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -23,6 +22,7 @@ from smsgate.domain.errors import (
 from smsgate.domain.numbers import normalize
 from smsgate.domain.senders import parse_sender
 from smsgate.domain.states import CANCELABLE, Status
+from smsgate.domain.urls import normalize_url
 from smsgate.services.clock import Clock
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for
 from smsgate.services.ids import new_id
@@ -77,12 +77,12 @@ class SendRequest:
         return hashlib.sha256(orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def check_callback_url(url: str | None, field: str = "callback_url") -> None:
+def check_callback_url(url: str | None, field: str = "callback_url") -> str | None:
+    """The URL in normal form (domain/urls.py); InvalidRequest when malformed. Whether its
+    address is allowed is checked by the adapter that takes it (adapters/url_guard.py)."""
     if url is None:
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
-        raise InvalidRequest("must be an http or https URL", field=field)
+        return None
+    return normalize_url(url, field)
 
 
 def too_many_parts(exc: codec.TooManyParts) -> TooManyParts:
@@ -171,7 +171,7 @@ class MessageService:
                 "leave it out to send at once",
                 field="send_at",
             )
-        check_callback_url(req.callback_url)
+        callback_url = check_callback_url(req.callback_url)
         if req.reference is not None and len(req.reference) > 200:
             raise InvalidRequest("reference has at most 200 characters", field="reference")
         try:
@@ -208,7 +208,7 @@ class MessageService:
             parts=len(split.parts),
             reference=req.reference,
             batch_id=batch_id,
-            callback_url=req.callback_url,
+            callback_url=callback_url,
             valid_until=start + validity,
             scheduled_at=req.send_at if scheduled else None,
             created_at=now,

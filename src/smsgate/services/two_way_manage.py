@@ -154,7 +154,9 @@ class TwoWayManager:
                 display=raw.upper() if keyword else "*",
                 action=action.value,
                 reply_text=req.reply_text,
-                forward_url=req.forward_url if action is Action.FORWARD else None,
+                forward_url=check_callback_url(req.forward_url, field="forward_url")
+                if action is Action.FORWARD
+                else None,
                 created_at=now,
             )
         )

@@ -13,9 +13,12 @@ import pytest
 from smsgate.adapters.http_client import PostError
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
+from smsgate.adapters.url_guard import UrlGuard
 from smsgate.runtime.webhook_sender import WebhookSender
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for, verify
 from smsgate.services.records import Message, NewMessage
+from tests.adapters.webhook_client.fake_dns import FakeDns
+from tests.adapters.webhook_client.test_webhook_http import OK, Server
 
 
 @dataclass
@@ -227,3 +230,75 @@ async def test_a_slow_endpoint_does_not_hold_up_the_others(store: Store) -> None
     assert statuses == {"http://fast.example/wh": "delivered"}
     first = (await store.list_accounts())[0].id
     assert {d.status for d in await store.list_deliveries(first)} == {"delivered"}
+
+
+async def test_a_refused_address_is_a_recorded_attempt_and_nothing_connects(store: Store) -> None:
+    async with Server(lambda n: OK) as server:
+        clock = FakeClock()
+        await _queue_event(store, clock, f"http://hooks.example:{server.port}/wh")
+        # The name now points at loopback, which the operator did not allow.
+        resolver = FakeDns({"hooks.example": [["127.0.0.1"]]})
+        sender = WebhookSender(store=store, clock=clock, guard=UrlGuard(resolver=resolver))
+        await sender.start()
+        try:
+            assert await sender.run_once() == 2
+        finally:
+            await sender.stop()
+        account_id = (await store.list_accounts())[0].id
+        deliveries = await store.list_deliveries(account_id, message_id="msg_1")
+        assert {(d.status, d.attempts, d.last_error) for d in deliveries} == {
+            ("pending", 1, "url_not_allowed")
+        }
+        for d in deliveries:
+            [attempt] = await store.list_attempts(d.id)
+            assert attempt["error"] == "url_not_allowed"
+            assert attempt["status_code"] is None
+        assert server.connections == 0
+
+
+async def test_a_rotated_callback_secret_signs_from_the_next_attempt(store: Store) -> None:
+    clock = FakeClock()
+    seen: list[Request] = []
+
+    def handler(request: Request) -> int:
+        seen.append(request)
+        return 200
+
+    _hook_secret, old = await _queue_event(store, clock, "http://hooks.example/wh")
+    sender = WebhookSender(store=store, clock=clock, poster=ScriptedPoster(handler))
+    await sender.start()
+    try:
+        assert await sender.run_once() == 2  # the account's secret is in the sender's cache
+        account = (await store.list_accounts())[0]
+        new = await store.rotate_signing_secret(account.id)
+        assert new is not None
+        sender.forget_secret(account.id)  # what the rotate endpoint does in this process
+        message = Message(
+            id="msg_2",
+            account_id=account.id,
+            direction="outbound",
+            to_addr="+359888123456",
+            from_addr="ACME",
+            from_ton=5,
+            from_npi=0,
+            text="hi",
+            status="delivered",
+            category="transactional",
+            encoding="gsm7",
+            parts=1,
+            created_at=clock.t,
+            updated_at=clock.t,
+            callback_url="http://hooks.example/cb2",
+        )
+        deliveries = deliveries_for(MESSAGE_STATUS, message, (), clock.t)
+        await store.accept(
+            [NewMessage(message=message, parts=(), due_at=None, events=(), deliveries=deliveries)]
+        )
+        seen.clear()
+        assert await sender.run_once() == 1
+    finally:
+        await sender.stop()
+    [callback] = seen
+    header = callback.headers["smsgate-signature"]
+    assert verify(new, header, callback.content, now=clock.t)
+    assert not verify(old, header, callback.content, now=clock.t)

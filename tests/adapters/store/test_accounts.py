@@ -83,3 +83,17 @@ async def test_keys_are_listed_per_account(
     theirs, _ = await store.create_api_key(other_account.id, name="b", now=T0)
     assert await store.list_api_keys(account.id) == [mine]
     assert await store.list_api_keys(other_account.id) == [theirs]
+
+
+async def test_rotating_the_signing_secret_takes_effect_at_once_despite_the_cache(
+    store: Store, account: Account
+) -> None:
+    assert await store.get_account(account.id) == account  # cached now
+    secret = await store.rotate_signing_secret(account.id)
+    assert secret is not None
+    assert secret.startswith("whsec_")
+    assert secret != account.signing_secret
+    rotated = await store.get_account(account.id)
+    assert rotated is not None
+    assert rotated.signing_secret == secret
+    assert await store.rotate_signing_secret("acc_missing") is None

@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from smsgate.adapters.http_client import PostError
+from smsgate.adapters.url_guard import LOOPBACK_NETWORKS, UrlGuard
 from smsgate.adapters.webhook_http import LeanPoster
 
 Answer = Callable[[int], bytes]  # request number → raw response bytes (b"" = hang up)
+# The servers here listen on loopback, which webhook URLs may reach only when allowed.
+LOOPBACK = UrlGuard(allowed_networks=LOOPBACK_NETWORKS)
 
 
 class Server:
@@ -67,7 +70,7 @@ class Server:
 
 @pytest.fixture
 async def poster() -> AsyncIterator[LeanPoster]:
-    p = LeanPoster(timeout_s=2.0, concurrency=4, user_agent="test")
+    p = LeanPoster(timeout_s=2.0, concurrency=4, user_agent="test", guard=LOOPBACK)
     yield p
     await p.close()
 
@@ -117,7 +120,7 @@ async def test_stale_keep_alive_connection_is_retried_once(poster: LeanPoster) -
 
 async def test_errors_are_post_errors(poster: LeanPoster) -> None:
     async with Server(lambda n: b"hang") as server:
-        slow = LeanPoster(timeout_s=0.2, concurrency=1, user_agent="t")
+        slow = LeanPoster(timeout_s=0.2, concurrency=1, user_agent="t", guard=LOOPBACK)
         try:
             with pytest.raises(PostError, match="timeout"):
                 await slow.post(f"http://127.0.0.1:{server.port}/", b"{}", {})

@@ -49,6 +49,7 @@ def create_app(ctx: ApiContext, *, two_way: TwoWayManager | None = None) -> Fast
     docs.install(app)
     app.include_router(routes_messages.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_webhooks.message_router)
     app.include_router(routes_admin.router)
     if two_way is not None:
         # Two-way SMS (numbers, keywords, conversations, opt-outs): routes_numbers.manager.

@@ -8,6 +8,7 @@ from typing import Any
 
 from smsgate.adapters.http_api.limits import FailureThrottle, RateLimiter
 from smsgate.adapters.store.store import Store
+from smsgate.adapters.url_guard import UrlGuard
 from smsgate.config import Settings
 from smsgate.services.clock import Clock
 from smsgate.services.messages import MessageService
@@ -25,3 +26,8 @@ class ApiContext:
     # Failed authentications per client address: slowed down, then refused (auth.py).
     auth_failures: FailureThrottle = field(default_factory=FailureThrottle)
     auth_delayed_s: float = 0.0  # seconds answers to failed authentications were held, in all
+    # Checks tenants' webhook, callback and forward URLs when they are saved (DESIGN.md §7).
+    url_guard: UrlGuard = field(default_factory=UrlGuard)
+    # An account's callback secret was rotated: the webhook sender of this process forgets
+    # the old one at once.
+    callback_secret_rotated: Callable[[str], None] = lambda _account_id: None

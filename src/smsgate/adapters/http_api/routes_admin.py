@@ -16,6 +16,7 @@ from smsgate.adapters.http_api.routes_messages import ERRORS
 from smsgate.adapters.http_api.schemas import (
     AccountIn,
     AccountOut,
+    CallbackSecretOut,
     ConnectorOut,
     KeyIn,
     KeyOut,
@@ -37,8 +38,8 @@ def _ctx(request: Request) -> ApiContext:
     return ctx
 
 
-def account_view(a: Account) -> dict[str, Any]:
-    return {
+def account_view(a: Account, *, with_secret: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
         "id": a.id,
         "name": a.name,
         "role": a.role,
@@ -46,6 +47,9 @@ def account_view(a: Account) -> dict[str, Any]:
         "max_parts": a.max_parts,
         "created_at": iso(a.created_at),
     }
+    if with_secret:
+        view["callback_secret"] = a.signing_secret
+    return view
 
 
 def key_view(k: ApiKey, secret: str | None = None) -> dict[str, Any]:
@@ -62,6 +66,18 @@ def key_view(k: ApiKey, secret: str | None = None) -> dict[str, Any]:
 @router.get("/account", response_model=AccountOut, responses=ERRORS)
 async def my_account(principal: Auth) -> Response:
     return JsonResponse(account_view(principal.account))
+
+
+@router.post("/account/rotate-callback-secret", response_model=CallbackSecretOut, responses=ERRORS)
+async def rotate_callback_secret(request: Request, principal: Auth) -> Response:
+    """A new secret for the account's callback_url calls and keyword forwards. This process
+    signs with it at once; other processes of the gateway within a minute (their cache)."""
+    ctx = _ctx(request)
+    secret = await ctx.store.rotate_signing_secret(principal.account.id)
+    if secret is None:  # pragma: no cover - the caller's account exists
+        raise NotFound("no such account", field="id")
+    ctx.callback_secret_rotated(principal.account.id)
+    return JsonResponse({"callback_secret": secret})
 
 
 @router.get("/keys", response_model=list[KeyOut], responses=ERRORS)
@@ -105,7 +121,7 @@ async def create_account(body: AccountIn, request: Request, _admin: Admin) -> Re
         max_parts=body.max_parts,
         now=ctx.clock.now(),
     )
-    return JsonResponse(account_view(account), status_code=201)
+    return JsonResponse(account_view(account, with_secret=True), status_code=201)
 
 
 @router.post(

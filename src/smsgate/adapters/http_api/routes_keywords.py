@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from smsgate.adapters.http_api.auth import Principal, authenticate
+from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import JsonResponse
 from smsgate.adapters.http_api.routes_messages import ERRORS
 from smsgate.adapters.http_api.routes_numbers import manager
@@ -66,6 +67,10 @@ def rule_view(r: KeywordRule) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=KeywordOut, responses=ERRORS)
 async def create_rule(body: KeywordIn, request: Request, principal: Auth) -> Response:
+    forward_url = body.forward_url
+    if forward_url is not None and body.action == "forward":
+        ctx: ApiContext = request.app.state.ctx
+        forward_url = await ctx.url_guard.check(forward_url, field="forward_url")
     rule = await manager(request).add_rule(
         principal.account,
         RuleRequest(
@@ -73,7 +78,7 @@ async def create_rule(body: KeywordIn, request: Request, principal: Auth) -> Res
             keyword=body.keyword,
             action=body.action,
             reply_text=body.reply_text,
-            forward_url=body.forward_url,
+            forward_url=forward_url,
         ),
     )
     return JsonResponse(rule_view(rule), status_code=201)

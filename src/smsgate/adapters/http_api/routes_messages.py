@@ -108,6 +108,9 @@ async def handle_send(
     principal = await check_credentials(ctx, headers.get("authorization", ""), client)
     body = _parse_body(raw, MessageIn)
     idempotency_key = headers.get("idempotency-key")
+    callback_url = body.callback_url
+    if callback_url is not None:
+        callback_url = await ctx.url_guard.check(callback_url, field="callback_url")
     req = SendRequest(
         to=body.to,
         sender=body.from_,
@@ -117,7 +120,7 @@ async def handle_send(
         validity_s=body.validity_s,
         encoding=body.encoding,
         reference=body.reference,
-        callback_url=body.callback_url,
+        callback_url=callback_url,
         transliterate=body.transliterate,
     )
     message, created = await ctx.messages.send(
@@ -243,6 +246,9 @@ def _render(template: str, fields: dict[str, str], index: int) -> str:
 @router.post("/batches", status_code=202, response_model=BatchOut, responses=ERRORS)
 async def create_batch(body: BatchIn, request: Request, principal: Auth) -> Response:
     ctx = _ctx(request)
+    callback_url = body.callback_url
+    if callback_url is not None:
+        callback_url = await ctx.url_guard.check(callback_url, field="callback_url")
     reqs = [
         SendRequest(
             to=r.to,
@@ -253,7 +259,7 @@ async def create_batch(body: BatchIn, request: Request, principal: Auth) -> Resp
             validity_s=body.validity_s,
             encoding=body.encoding,
             reference=body.reference,
-            callback_url=body.callback_url,
+            callback_url=callback_url,
         )
         for i, r in enumerate(body.recipients)
     ]

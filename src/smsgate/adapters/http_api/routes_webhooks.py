@@ -11,13 +11,19 @@ from smsgate.adapters.http_api.auth import Principal, authenticate
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.errors import JsonResponse
 from smsgate.adapters.http_api.routes_messages import ERRORS
-from smsgate.adapters.http_api.schemas import DeliveryOut, WebhookIn, WebhookOut
+from smsgate.adapters.http_api.schemas import (
+    DeliveryOut,
+    MessageDeliveryOut,
+    WebhookIn,
+    WebhookOut,
+)
 from smsgate.domain.errors import NotFound
-from smsgate.services.messages import check_callback_url
 from smsgate.services.records import Delivery
 from smsgate.services.views import iso, webhook_view
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+# A message's own deliveries (its callback_url, and the subscriptions' events about it).
+message_router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 Auth = Annotated[Principal, Depends(authenticate)]
 
 
@@ -44,11 +50,11 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=WebhookOut, responses=ERRORS)
 async def create_webhook(body: WebhookIn, request: Request, principal: Auth) -> Response:
-    check_callback_url(body.url, field="url")
     ctx = _ctx(request)
+    url = await ctx.url_guard.check(body.url, field="url")
     hook = await ctx.store.create_webhook(
         principal.account.id,
-        url=body.url,
+        url=url,
         events=list(dict.fromkeys(body.events)),
         description=body.description,
         now=ctx.clock.now(),
@@ -84,3 +90,28 @@ async def list_deliveries(webhook_id: str, request: Request, principal: Auth) ->
         raise NotFound("no such webhook", field="id")
     deliveries = await store.list_deliveries(principal.account.id, webhook_id=webhook_id)
     return JsonResponse([delivery_view(d) for d in deliveries])
+
+
+@message_router.get(
+    "/{message_id}/deliveries", response_model=list[MessageDeliveryOut], responses=ERRORS
+)
+async def message_deliveries(message_id: str, request: Request, principal: Auth) -> Response:
+    """The calls made about one message (its callback_url, webhook subscriptions), newest
+    first, each with its attempts."""
+    store = _ctx(request).store
+    if await store.get_message(message_id, principal.account.id) is None:
+        raise NotFound("no such message", field="id")
+    deliveries = await store.list_deliveries(principal.account.id, message_id=message_id)
+    views = []
+    for d in deliveries:
+        history = [
+            {
+                "attempted_at": iso(a["attempted_at"]),
+                "status_code": a["status_code"],
+                "error": a["error"],
+                "duration_ms": a["duration_ms"],
+            }
+            for a in await store.list_attempts(d.id)
+        ]
+        views.append({**delivery_view(d), "webhook_id": d.webhook_id, "history": history})
+    return JsonResponse(views)

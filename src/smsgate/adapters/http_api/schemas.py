@@ -170,6 +170,20 @@ class DeliveryOut(BaseModel):
     next_attempt_at: str | None
 
 
+class AttemptOut(BaseModel):
+    attempted_at: str
+    status_code: int | None
+    error: str | None = Field(description="why it failed (e.g. `HTTP 500`, `url_not_allowed`)")
+    duration_ms: float
+
+
+class MessageDeliveryOut(DeliveryOut):
+    webhook_id: str | None = Field(
+        description="the subscription; null for the message's callback_url or a keyword forward"
+    )
+    history: list[AttemptOut] = Field(description="every attempt, oldest first")
+
+
 class AccountOut(BaseModel):
     id: str
     name: str
@@ -177,6 +191,16 @@ class AccountOut(BaseModel):
     default_country: str
     max_parts: int
     created_at: str
+    callback_secret: str | None = Field(
+        default=None,
+        description="signs the account's callback_url calls and keyword forwards; shown only "
+        "by the call that creates the account and by POST /api/v1/account/"
+        "rotate-callback-secret",
+    )
+
+
+class CallbackSecretOut(BaseModel):
+    callback_secret: str = Field(description="the new secret; the old one no longer signs")
 
 
 class AccountIn(BaseModel):

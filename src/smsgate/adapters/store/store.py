@@ -233,6 +233,17 @@ class Store:
         rows = await self._read(select(t.accounts).order_by(t.accounts.c.created_at))
         return [_row(Account, r) for r in rows]
 
+    async def rotate_signing_secret(self, account_id: str) -> str | None:
+        """A new callback secret for the account (signs its callback_url calls and keyword
+        forwards from now on); None when there is no such account."""
+        secret = new_secret("whsec")
+        changed = await self._rowcount(
+            update(t.accounts).where(t.accounts.c.id == account_id).values(signing_secret=secret)
+        )
+        self._account_cache.invalidate(account_id)
+        self._auth_cache.invalidate()  # it holds Account objects too
+        return secret if changed else None
+
     async def create_api_key(self, account_id: str, *, name: str, now: float) -> tuple[ApiKey, str]:
         secret = new_secret("sk")
         key = ApiKey(
