@@ -18,10 +18,12 @@ Origin = tuple[str, str, int]  # scheme, host, port
 
 FIRST_PAUSE_S = 1.0
 MAX_PAUSE_S = 30.0
-# A delivery put back waits at least this, and half its age (so a long outage costs each
-# delivery a few deferrals, not one per pause), at most MAX_DEFER_S.
+# A delivery put back is remembered (up to REMEMBER per origin) and made due when the origin
+# answers again; it waits MAX_DEFER_S in case no answer comes (or this process restarts).
+# Beyond REMEMBER, one waits half its age (a few deferrals in a long outage, not one per
+# pause), between MIN_DEFER_S and MAX_DEFER_S.
 MIN_DEFER_S = 0.5
-MAX_DEFER_S = 300.0
+MAX_DEFER_S = 120.0
 # How many put-back deliveries an origin remembers, to make them due at once when it is up.
 REMEMBER = 20_000
 
@@ -70,7 +72,9 @@ class OriginHealth:
     def is_down(self, origin: Origin) -> bool:
         return origin in self._down
 
-    def admit(self, origin: Origin | None, *, now: float, age_s: float) -> Admission:
+    def admit(
+        self, origin: Origin | None, delivery_id: str, *, now: float, age_s: float
+    ) -> Admission:
         down = self._down.get(origin) if origin is not None else None
         if down is None:
             return GO
@@ -80,13 +84,14 @@ class OriginHealth:
         # While a probe is out, its answer is due within the request timeout; if it fails
         # the next probe is a pause away.
         base = down.retry_at if now < down.retry_at else now + down.pause_s
-        wait = min(MAX_DEFER_S, max(MIN_DEFER_S, age_s / 2))
-        return Admission(defer_until=max(base, now + wait))
-
-    def deferred(self, origin: Origin, delivery_id: str) -> None:
-        down = self._down.get(origin)
-        if down is not None and len(down.deferred) < REMEMBER:
+        if len(down.deferred) < REMEMBER:
+            # Remembered: made due again as soon as the origin answers, so it can wait long
+            # (one deferral per outage, not one per pause).
             down.deferred.append(delivery_id)
+            wait = MAX_DEFER_S
+        else:
+            wait = min(MAX_DEFER_S, max(MIN_DEFER_S, age_s / 2))
+        return Admission(defer_until=max(base, now + wait))
 
     def answered(self, origin: Origin | None) -> list[str]:
         """An HTTP answer came from the origin: it is up; returns the deliveries put back

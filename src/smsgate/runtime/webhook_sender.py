@@ -126,12 +126,15 @@ class WebhookSender:
         """Post `delivery` now, or put it back unattempted while its origin is down (unless
         that would take it past its 24 hours: its last try is a real one)."""
         origin = origin_of(delivery.url)
-        admission = self._origins.admit(origin, now=now, age_s=now - delivery.created_at)
+        admission = self._origins.admit(
+            origin, delivery.id, now=now, age_s=now - delivery.created_at
+        )
         until = admission.defer_until
-        if until is not None and until < delivery.created_at + self._max_age_s:
-            assert origin is not None  # only a known origin is down
+        if until is not None:
+            # Its last try is a real one: never put back past its 24 hours.
+            until = min(until, delivery.created_at + self._max_age_s)
+        if until is not None and until > now:
             self._deferred.append((delivery.id, until))
-            self._origins.deferred(origin, delivery.id)
             self.deferrals += 1
             return None
         task = asyncio.create_task(self._deliver(delivery, origin, probe=admission.probe))
