@@ -7,11 +7,16 @@ from typing import Protocol
 
 
 class PostError(Exception):
-    """The request did not get an HTTP answer (refused, reset, timeout, bad URL)."""
+    """The request did not get an HTTP answer (refused, reset, timeout, bad URL).
 
-    def __init__(self, reason: str) -> None:
+    `origin_down`: the receiver itself did not answer (refused, reset, unreachable, timed
+    out), as opposed to a request we could not make (a bad URL): the sender backs off from
+    the whole origin."""
+
+    def __init__(self, reason: str, *, origin_down: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.origin_down = origin_down
 
 
 class Poster(Protocol):

@@ -75,7 +75,7 @@ class LeanPoster:
             async with asyncio.timeout(self._timeout_s):
                 return await self._exchange(origin, request)
         except TimeoutError as exc:
-            raise PostError("timeout") from exc
+            raise PostError("timeout", origin_down=True) from exc
 
     async def _exchange(self, origin: Origin, request: bytes) -> int:
         reused = self._take(origin)
@@ -87,11 +87,11 @@ class LeanPoster:
         try:
             conn = await self._connect(origin)
         except OSError as exc:
-            raise PostError(type(exc).__name__) from exc
+            raise PostError(type(exc).__name__, origin_down=True) from exc
         try:
             return await self._round_trip(origin, conn, request)
         except (ConnectionError, asyncio.IncompleteReadError, _Stale) as exc:
-            raise PostError("ServerDisconnected") from exc
+            raise PostError("ServerDisconnected", origin_down=True) from exc
 
     async def _connect(self, origin: Origin) -> _Conn:
         scheme, host, port = origin

@@ -14,6 +14,7 @@ from smsgate.adapters.store.store import DeliveryAttempt, Store
 from smsgate.adapters.url_guard import UrlGuard
 from smsgate.adapters.webhook_http import LeanPoster
 from smsgate.domain.retry import webhook_backoff
+from smsgate.runtime.webhook_origins import Origin, OriginHealth, origin_of
 from smsgate.services.clock import Clock
 from smsgate.services.events import sign
 from smsgate.services.records import Delivery
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "smsgate-webhooks/1"
 FLUSH_DELAY_S = 0.005
+CLAIM_GATHER_S = 0.01
 
 
 class WebhookSender:
@@ -50,14 +52,20 @@ class WebhookSender:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._poster: Poster | None = None
-        self._slots = asyncio.Semaphore(concurrency)
+        self._lease_s = timeout_s * 3 + 30
+        # A claim is worth a transaction once this many slots are free (or when idle).
+        self._min_claim = max(1, concurrency // 8)
+        self._origins = OriginHealth()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._results: list[DeliveryAttempt] = []
+        self._deferred: list[tuple[str, float]] = []  # claimed, put back unattempted
+        self._hastened: list[tuple[str, float]] = []  # put back earlier, due now
         self._flush_scheduled = False
         self._flushes: set[asyncio.Task[None]] = set()
         self._secrets: TtlCache[tuple[str, str | None], str | None] = TtlCache(ttl_s=60.0)
         self.sent = 0
         self.failed_attempts = 0
+        self.deferrals = 0
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -89,40 +97,68 @@ class WebhookSender:
 
     async def _run(self) -> None:
         # Each delivery is its own task: a slow or dead endpoint holds one slot, never a
-        # whole batch. Results are recorded in batches as they come in.
-        limit = self._concurrency * 2
+        # whole batch. A claim takes only what can start now (the free slots), so no claimed
+        # row waits unstarted; results are recorded in batches as they come in.
         while True:
-            started = 0
-            room = limit - len(self._in_flight)
-            if room > 0:
+            room = self._concurrency - len(self._in_flight)
+            asked = min(room, self._batch)
+            got = 0
+            if asked >= self._min_claim or (asked > 0 and not self._in_flight):
                 try:
-                    started = await self._claim_and_start(min(room, self._batch))
+                    got = await self._claim_and_start(asked)
                 except Exception:
                     log.exception("claiming webhook deliveries failed")
-            if started == 0 or len(self._in_flight) >= limit:
+            if got < asked or asked < self._min_claim:
+                # Nothing more due, or too few slots free to be worth a claim: wait for new
+                # deliveries or finished posts (or the poll, for retries falling due).
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self._wakeup.wait()
+                # Woken by a commit of new deliveries (or freed slots): let a few more come
+                # due, so that a claim takes a batch instead of a row or two per wake-up.
+                await asyncio.sleep(CLAIM_GATHER_S)
 
     async def _claim_and_start(self, limit: int) -> int:
-        due = await self._store.claim_deliveries(
-            now=self._clock.now(), limit=limit, lease_s=self._timeout_s * 3 + 30
-        )
+        now = self._clock.now()
+        due = await self._store.claim_deliveries(now=now, limit=limit, lease_s=self._lease_s)
         for delivery in due:
-            task = asyncio.create_task(self._deliver(delivery))
-            self._in_flight.add(task)
-            task.add_done_callback(self._finished)
+            self._start(delivery, now)
+        if self._deferred and not self._flush_scheduled:
+            self._schedule_flush()
         return len(due)
+
+    def _start(self, delivery: Delivery, now: float) -> asyncio.Task[None] | None:
+        """Post `delivery` now, or put it back unattempted while its origin is down (unless
+        that would take it past its 24 hours: its last try is a real one)."""
+        origin = origin_of(delivery.url)
+        admission = self._origins.admit(
+            origin, delivery.id, now=now, age_s=now - delivery.created_at
+        )
+        until = admission.defer_until
+        if until is not None:
+            # Its last try is a real one: never put back past its 24 hours.
+            until = min(until, delivery.created_at + self._max_age_s)
+        if until is not None and until > now:
+            self._deferred.append((delivery.id, until))
+            self.deferrals += 1
+            return None
+        task = asyncio.create_task(self._deliver(delivery, origin, probe=admission.probe))
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         if not self._flush_scheduled:
-            # Gather a few milliseconds of results into one write.
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._start_flush)
-        if len(self._in_flight) <= self._concurrency:
+            self._schedule_flush()
+        if self._concurrency - len(self._in_flight) >= self._min_claim:
             self._wakeup.set()  # room for a good batch: claim more (not one per completion)
+
+    def _schedule_flush(self) -> None:
+        # Gather a few milliseconds of results into one write.
+        self._flush_scheduled = True
+        asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._start_flush)
 
     def _start_flush(self) -> None:
         self._flush_scheduled = False
@@ -130,25 +166,39 @@ class WebhookSender:
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _deliver(self, delivery: Delivery) -> None:
-        async with self._slots:
-            self._results.append(await self._post(delivery))
+    async def _deliver(self, delivery: Delivery, origin: Origin | None, *, probe: bool) -> None:
+        attempt, answered = await self._post(delivery)
+        self._results.append(attempt)
+        now = self._clock.now()
+        if answered:
+            # The origin is up: what was put back while it was down is due now.
+            self._hastened.extend((i, now) for i in self._origins.answered(origin))
+        elif answered is False:
+            self._origins.failed(origin, now=now, probe=probe)
+        elif probe:
+            self._origins.no_verdict(origin)
 
     async def _flush(self) -> None:
         results, self._results = self._results, []
-        if results:
+        deferred, self._deferred = self._deferred, []
+        hastened, self._hastened = self._hastened, []
+        if results or deferred or hastened:
             try:
-                await self._store.record_delivery_attempts(results)
+                await self._store.record_delivery_attempts(
+                    results, deferred=deferred, hastened=hastened
+                )
             except Exception:
                 # The claims run out and the deliveries are tried again (same event id).
                 log.exception("recording webhook attempts failed")
 
     async def run_once(self) -> int:
-        """One round for tests and tools: claim, post every due delivery, record."""
-        due = await self._store.claim_deliveries(
-            now=self._clock.now(), limit=self._batch, lease_s=self._timeout_s * 3 + 30
-        )
-        await asyncio.gather(*(self._deliver(d) for d in due))
+        """One round for tests and tools: claim what can start, post it (or put it back while
+        its origin is down), record. Returns how many deliveries were claimed."""
+        now = self._clock.now()
+        limit = min(self._batch, self._concurrency)
+        due = await self._store.claim_deliveries(now=now, limit=limit, lease_s=self._lease_s)
+        tasks = [task for d in due if (task := self._start(d, now)) is not None]
+        await asyncio.gather(*tasks)
         await self._flush()
         return len(due)
 
@@ -170,28 +220,33 @@ class WebhookSender:
         from the next attempt on. (Another process notices within the cache's TTL.)"""
         self._secrets.invalidate((account_id, None))
 
-    async def _post(self, delivery: Delivery) -> DeliveryAttempt:
-        assert self._poster is not None
+    async def _post(self, delivery: Delivery) -> tuple[DeliveryAttempt, bool | None]:
+        """One attempt, always recorded: whatever goes wrong building or sending the request
+        becomes a failed attempt with its reason. Also returns whether the origin answered
+        (None when the request was never made, e.g. a bad URL)."""
         started = time.perf_counter()
         now = self._clock.now()
         attempts = delivery.attempts + 1
         status_code: int | None = None
         error: str | None = None
-        secret = await self._secret(delivery)
-        if secret is None:
-            error = "the webhook was deleted"
-        else:
-            body = delivery.payload.encode()
-            headers = {
-                "Smsgate-Signature": sign(secret, int(now), body),
-                "Smsgate-Event-Id": delivery.event_id,
-            }
-            try:
-                status_code = await self._poster.post(delivery.url, body, headers)
+        answered: bool | None = None
+        secret: str | None = ""
+        try:
+            secret = await self._secret(delivery)
+            if secret is None:
+                error = "the webhook was deleted"
+            else:
+                status_code = await self._send(delivery, secret, now)
+                answered = True
                 if not 200 <= status_code < 300:
                     error = f"HTTP {status_code}"
-            except PostError as exc:
-                error = exc.reason
+        except PostError as exc:
+            error = exc.reason
+            answered = False if exc.origin_down else None
+        except Exception as exc:
+            # Never escape: an attempt that is not recorded leaves the delivery pending forever.
+            log.exception("webhook delivery %s: the request failed", delivery.id)
+            error = f"request failed: {type(exc).__name__}"
         duration_ms = (time.perf_counter() - started) * 1000
         if error is None:
             self.sent += 1
@@ -201,7 +256,7 @@ class WebhookSender:
             next_at = now + webhook_backoff(attempts)
             gone = secret is None or next_at > delivery.created_at + self._max_age_s
             new_status, next_at = ("failed", None) if gone else ("pending", next_at)
-        return DeliveryAttempt(
+        attempt = DeliveryAttempt(
             delivery_id=delivery.id,
             attempted_at=now,
             status_code=status_code,
@@ -211,3 +266,13 @@ class WebhookSender:
             attempts=attempts,
             next_attempt_at=next_at,
         )
+        return attempt, answered
+
+    async def _send(self, delivery: Delivery, secret: str, now: float) -> int:
+        assert self._poster is not None
+        body = delivery.payload.encode()
+        headers = {
+            "Smsgate-Signature": sign(secret, int(now), body),
+            "Smsgate-Event-Id": delivery.event_id,
+        }
+        return await self._poster.post(delivery.url, body, headers)

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,7 +17,8 @@ from smsgate.adapters.store.store import Store
 from smsgate.adapters.url_guard import UrlGuard
 from smsgate.runtime.webhook_sender import WebhookSender
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for, verify
-from smsgate.services.records import Message, NewMessage
+from smsgate.services.ids import new_id
+from smsgate.services.records import Delivery, Message, NewDelivery, NewMessage
 from tests.adapters.webhook_client.fake_dns import FakeDns
 from tests.adapters.webhook_client.test_webhook_http import OK, Server
 
@@ -302,3 +304,143 @@ async def test_a_rotated_callback_secret_signs_from_the_next_attempt(store: Stor
     header = callback.headers["smsgate-signature"]
     assert verify(new, header, callback.content, now=clock.t)
     assert not verify(old, header, callback.content, now=clock.t)
+
+
+async def _queue_deliveries(store: Store, clock: FakeClock, urls: list[str]) -> list[str]:
+    """One callback delivery per URL (a message's callback_url), due now; their ids."""
+    account = await store.account_by_name("acme") or await store.create_account(
+        name="acme", now=clock.t
+    )
+    ids = []
+    for i, url in enumerate(urls):
+        delivery = NewDelivery(
+            id=new_id("dlv", clock.t + i / 1e6),
+            event_id=new_id("evt", clock.t),
+            event="message.status",
+            account_id=account.id,
+            webhook_id=None,
+            message_id=None,
+            url=url,
+            payload='{"ok": true}',
+            created_at=clock.t,
+        )
+        await store.apply([delivery])
+        ids.append(delivery.id)
+    return ids
+
+
+async def _deliveries(store: Store) -> dict[str, Delivery]:
+    account = await store.account_by_name("acme")
+    assert account is not None
+    return {d.id: d for d in await store.list_deliveries(account.id, limit=1000)}
+
+
+async def test_the_sender_claims_only_what_it_can_start(store: Store) -> None:
+    clock = FakeClock()
+    await _queue_deliveries(store, clock, [f"http://slow.example/{i}" for i in range(20)])
+    poster = HeldPoster(hanging=4)
+    sender = WebhookSender(store=store, clock=clock, poster=poster, concurrency=4)
+    await sender.start()
+    try:
+        async with asyncio.timeout(10):
+            await poster.all_hanging.wait()
+        # Four posts in flight, four rows claimed: the other sixteen are still due.
+        left = await store.claim_deliveries(now=clock.t, limit=100, lease_s=60)
+        assert len(left) == 16
+        poster.release.set()
+    finally:
+        await sender.stop()
+    assert len(poster.urls) == 4
+
+
+class HeldPoster:
+    """Holds every POST until released; `all_hanging` once `hanging` are held."""
+
+    def __init__(self, hanging: int) -> None:
+        self.hanging = hanging
+        self.release = asyncio.Event()
+        self.all_hanging = asyncio.Event()
+        self.urls: list[str] = []
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        self.urls.append(url)
+        if len(self.urls) >= self.hanging:
+            self.all_hanging.set()
+        await self.release.wait()
+        return 200
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_down_origin_is_probed_while_other_origins_are_served(store: Store) -> None:
+    clock = FakeClock()
+    up = {"up.example"}
+    posts: list[str] = []
+
+    def handler(request: Request) -> int:
+        posts.append(request.url)
+        if urlsplit(request.url).hostname not in up:
+            raise PostError("ConnectionRefusedError", origin_down=True)
+        return 200
+
+    down_ids = await _queue_deliveries(
+        store, clock, [f"http://down.example/{i}" for i in range(10)]
+    )
+    sender = WebhookSender(store=store, clock=clock, poster=ScriptedPoster(handler))
+    await sender.start()
+    try:
+        # Nothing is known of the origin yet: each delivery is tried (a recorded attempt).
+        assert await sender.run_once() == 10
+        assert len(posts) == 10
+        # Their retries fall due: one probe goes to the down origin, the other nine are put
+        # back unattempted, and new deliveries to another origin all go out meanwhile.
+        clock.t += 5.1
+        up_ids = await _queue_deliveries(store, clock, [f"http://up.example/{i}" for i in range(5)])
+        posts.clear()
+        assert await sender.run_once() == 15
+        assert (
+            sorted(urlsplit(u).hostname or "" for u in posts)
+            == ["down.example"] + ["up.example"] * 5
+        )
+        # No hot loop: nothing goes to the down origin until its pause is over.
+        posts.clear()
+        for _ in range(5):
+            await sender.run_once()
+        assert posts == []
+        by_id = await _deliveries(store)
+        assert {by_id[i].status for i in up_ids} == {"delivered"}
+        assert sorted(by_id[i].attempts for i in down_ids) == [1] * 9 + [2]
+        # The origin comes back: the next probe succeeds and what was put back goes at once.
+        up.add("down.example")
+        clock.t += 300
+        while await sender.run_once():
+            pass
+        by_id = await _deliveries(store)
+        assert {by_id[i].status for i in down_ids} == {"delivered"}
+        # Every attempt recorded is a request that was made: no attempt for the put-backs.
+        attempts = [len(await store.list_attempts(i)) for i in down_ids]
+        assert sorted(attempts) == [2] * 9 + [3]
+        assert sum(attempts) == 10 + 1 + 10
+    finally:
+        await sender.stop()
+
+
+async def test_a_request_that_cannot_be_built_is_a_recorded_failed_attempt(store: Store) -> None:
+    """A URL with characters outside Latin-1 once made the request raise UnicodeEncodeError
+    out of the sender: no attempt recorded, the delivery pending forever."""
+    clock = FakeClock()
+    url = "http://127.0.0.1:9/\u0436\U0001f600"  # never connected to: the request is not built
+    [delivery_id] = await _queue_deliveries(store, clock, [url])
+    sender = WebhookSender(store=store, clock=clock)  # the real poster (LeanPoster)
+    await sender.start()
+    try:
+        assert await sender.run_once() == 1
+    finally:
+        await sender.stop()
+    delivery = (await _deliveries(store))[delivery_id]
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    [attempt] = await store.list_attempts(delivery_id)
+    assert attempt["error"]  # today "request failed: UnicodeEncodeError"
+    assert attempt["error"] == delivery.last_error
+    assert delivery.next_attempt_at == clock.t + 5  # retried with backoff, not in a loop

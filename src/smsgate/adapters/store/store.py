@@ -122,6 +122,25 @@ _DELIVERY_RESULT = (
     )
 )
 
+_DELIVERY_DEFER = (
+    update(t.webhook_deliveries)
+    .where(
+        t.webhook_deliveries.c.id == bindparam("b_id"),
+        t.webhook_deliveries.c.status == "pending",
+    )
+    .values(next_attempt_at=bindparam("next_attempt_at"), claimed_until=None)
+)
+_DELIVERY_HASTEN = (
+    update(t.webhook_deliveries)
+    .where(
+        t.webhook_deliveries.c.id == bindparam("b_id"),
+        t.webhook_deliveries.c.status == "pending",
+        t.webhook_deliveries.c.claimed_until.is_(None),
+        t.webhook_deliveries.c.next_attempt_at > bindparam("b_at"),
+    )
+    .values(next_attempt_at=bindparam("b_at"))
+)
+
 AUTH_CACHE_S = 5.0
 WEBHOOK_CACHE_S = 10.0
 
@@ -542,7 +561,7 @@ class Store:
         hooks = await self._rowcount(
             update(t.webhook_deliveries)
             .where(d.claimed_until.is_not(None), d.status == "pending")
-            .values(claimed_until=None)
+            .values(claimed_until=None, next_attempt_at=time.time() if now is None else now)
         )
         return parts + hooks
 
@@ -801,14 +820,16 @@ class Store:
         return await self._webhook_cache.get(account_id, now, load)
 
     async def claim_deliveries(self, *, now: float, limit: int, lease_s: float) -> list[Delivery]:
+        """Claim up to `limit` due pending deliveries for `lease_s` seconds, oldest due first
+        (FOR UPDATE SKIP LOCKED on PG). The returned rows carry their due time before the claim.
+
+        As with parts, a claim moves the row's due time to the end of its lease: rows in flight
+        leave the due range, so the scan of ix_webhook_deliveries_due stops after `limit` rows
+        whatever the backlog, and a row whose sender died is due again when its lease ends."""
         d = t.webhook_deliveries.c
         stmt = (
             select(t.webhook_deliveries)
-            .where(
-                d.status == "pending",
-                d.next_attempt_at <= now,
-                or_(d.claimed_until.is_(None), d.claimed_until < now),
-            )
+            .where(d.status == "pending", d.next_attempt_at <= now)
             .order_by(d.next_attempt_at)
             .limit(limit)
         )
@@ -821,7 +842,7 @@ class Store:
                 conn.execute(
                     update(t.webhook_deliveries)
                     .where(d.id == bindparam("b_id"))
-                    .values(claimed_until=now + lease_s),
+                    .values(claimed_until=now + lease_s, next_attempt_at=now + lease_s),
                     [{"b_id": r["id"]} for r in rows],
                 )
             return rows
@@ -829,8 +850,21 @@ class Store:
         claimed: list[RowMapping] = await self.writer.run(job)
         return [_delivery(r) for r in claimed]
 
-    async def record_delivery_attempts(self, results: Sequence[DeliveryAttempt]) -> None:
+    async def record_delivery_attempts(
+        self,
+        results: Sequence[DeliveryAttempt],
+        *,
+        deferred: Sequence[tuple[str, float]] = (),
+        hastened: Sequence[tuple[str, float]] = (),
+    ) -> None:
+        """Record attempts and their outcome. `deferred` (delivery id, due time): deliveries
+        this sender claimed and puts back unattempted (their origin is down), due again then;
+        `hastened`: unclaimed deliveries put back earlier, made due by then (their origin is up)."""
         ws = WriteSet()
+        for delivery_id, due_at in deferred:
+            ws.run(_DELIVERY_DEFER, {"b_id": delivery_id, "next_attempt_at": due_at})
+        for delivery_id, due_at in hastened:
+            ws.run(_DELIVERY_HASTEN, {"b_id": delivery_id, "b_at": due_at})
         for r in results:
             ws.insert(
                 t.webhook_attempts,
