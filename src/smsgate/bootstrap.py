@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -31,6 +32,7 @@ from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
 from smsgate.runtime.smpp_delivery import SmppDelivery
 from smsgate.runtime.webhook_sender import WebhookSender
+from smsgate.services.admin import AdminService, ConnectorState
 from smsgate.services.clock import Clock, SystemClock
 from smsgate.services.delivery import DeliveryService, Tracker
 from smsgate.services.inbound import InboundService
@@ -116,6 +118,43 @@ def routing_table(settings: Settings) -> RoutingTable:
         # No routes configured: everything goes to the connectors in file order.
         routes = [Route(connectors=tuple(c.name for c in settings.connectors))]
     return RoutingTable.of(routes)
+
+
+def admin_service(
+    store: Store,
+    clock: Clock,
+    urls: UrlGuard,
+    *,
+    connector_status: Callable[[], Sequence[ConnectorState]] = tuple,
+    secret_rotated: Callable[[str], None] = lambda _account_id: None,
+) -> AdminService:
+    """The admin use cases on `store` (each of its aggregates behind its port)."""
+    return AdminService(
+        accounts=store,
+        smpp_logins=store,
+        webhooks=store,
+        messages=store,
+        clock=clock,
+        urls=urls,
+        connector_status=connector_status,
+        secret_rotated=secret_rotated,
+    )
+
+
+@contextlib.asynccontextmanager
+async def admin_only(settings: Settings) -> AsyncIterator[AdminService]:
+    """The admin use cases on the settings' database (migrated first), without the rest of
+    the gateway: what `smsgate accounts` and `smsgate keys` need."""
+    engine = make_engine(settings.database_url)
+    store = Store(engine, url=settings.database_url)
+    try:
+        await migrate(engine)
+        await store.start()
+        guard = UrlGuard(allowed_networks=settings.webhook_allowed_networks)
+        yield admin_service(store, SystemClock(), guard)
+    finally:
+        await store.stop()
+        await engine.dispose()
 
 
 class Gateway:
@@ -235,16 +274,23 @@ class Gateway:
                 tls.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key or None)
                 config = smpp_server_config(settings, settings.smpp_tls_port, tls)
                 self.smpp_servers.append(SmppServer(config, hooks))
+        self.admin = admin_service(
+            self.store,
+            self.clock,
+            self.url_guard,
+            connector_status=self.connector_status,
+            # This process signs with a rotated secret at once (others within their cache).
+            secret_rotated=self.webhooks.forget_secret,
+        )
         self.api = create_asgi(
             ApiContext(
                 store=self.store,
                 messages=self.messages,
+                admin=self.admin,
                 clock=self.clock,
                 settings=settings,
-                connector_status=self.connector_status,
                 ready=self.ready,
                 url_guard=self.url_guard,
-                callback_secret_rotated=self.webhooks.forget_secret,
             ),
             two_way=self.two_way_manager,
         )
@@ -280,17 +326,17 @@ class Gateway:
     def ready(self) -> bool:
         return self._started
 
-    def connector_status(self) -> list[dict[str, Any]]:
+    def connector_status(self) -> list[ConnectorState]:
         out = []
         for name, connector in self.connectors.items():
             stats = getattr(connector, "stats", None)
             out.append(
-                {
-                    "name": name,
-                    "type": "smpp",
-                    "up": connector.is_up,
-                    "stats": dict(stats()) if callable(stats) else {},
-                }
+                ConnectorState(
+                    name=name,
+                    type="smpp",
+                    up=connector.is_up,
+                    stats=dict(stats()) if callable(stats) else {},
+                )
             )
         return out
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +13,7 @@ import pytest
 from smsgate.adapters.url_guard import LOOPBACK_NETWORKS
 from smsgate.bootstrap import Gateway
 from smsgate.config import ConnectorSettings, RouteSettings, Settings
-from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
+from smsgate.services.admin import NewAccount, SmppLogin
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from tests.e2e.sink import WebhookSink
 
@@ -71,11 +69,10 @@ async def account_with_smpp_login(
     gateway: Gateway, system_id: str = "esme1", password: str = "secret1"
 ) -> tuple[str, str]:
     """A new account with an API key and an SMPP login: (account id, API key)."""
-    now = time.time()
-    account = await gateway.store.create_account(name=system_id, now=now)
-    _, key = await gateway.store.create_api_key(account.id, name="t", now=now)
+    account = await gateway.admin.create_account(NewAccount(name=system_id))
+    created = await gateway.admin.create_key(account.id, name="t")
     await add_smpp_login(gateway, account.id, system_id, password)
-    return account.id, key
+    return account.id, created.secret
 
 
 async def add_smpp_login(
@@ -89,17 +86,14 @@ async def add_smpp_login(
     allowed_ips: str = "",
 ) -> None:
     """An SMPP login of the account, from any address (or those of `allowed_ips`)."""
-    await gateway.store.set_smpp_credentials(
-        SmppCredentials(
-            system_id=system_id,
-            account_id=account_id,
-            password_hash=hash_password(password),
-            max_binds=max_binds,
-            allowed_ips=allowed_ips,
-            submit_rate_per_s=submit_rate_per_s,
-            created_at=time.time(),
-        )
+    login = SmppLogin(
+        system_id=system_id,
+        password=password,
+        max_binds=max_binds,
+        allowed_ips=tuple(a for a in allowed_ips.split(",") if a),
+        submit_rate_per_s=submit_rate_per_s,
     )
+    await gateway.admin.set_smpp_login(account_id, login)
 
 
 @contextlib.asynccontextmanager
@@ -117,11 +111,10 @@ async def running_env(
     async with SmscSimulator(sim_cfg) as sim, WebhookSink() as sink:
         gateway = Gateway(gateway_settings(tmp_path, sim.port, **(gateway_options or {})))
         async with gateway:
-            now = gateway.clock.now()
-            a = await gateway.store.create_account(name="a", default_country="BG", now=now)
-            b = await gateway.store.create_account(name="b", now=now)
-            _, key_a = await gateway.store.create_api_key(a.id, name="t", now=now)
-            _, key_b = await gateway.store.create_api_key(b.id, name="t", now=now)
+            a = await gateway.admin.create_account(NewAccount(name="a", default_country="BG"))
+            b = await gateway.admin.create_account(NewAccount(name="b"))
+            key_a = (await gateway.admin.create_key(a.id, name="t")).secret
+            key_b = (await gateway.admin.create_key(b.id, name="t")).secret
             async with httpx.AsyncClient(base_url=gateway.http_url, timeout=10) as client:
                 yield Env(gateway, sim, sink, client, key_a, key_b, a.id, b.id)
 

@@ -108,6 +108,32 @@ def test_demo_sends_and_resumes(demo: tuple[Path, subprocess.Popen[str]]) -> Non
         assert _stop(again) == 0
 
 
+def test_demo_opens_the_docs_in_a_browser_unless_no_open(tmp_path: Path) -> None:
+    # $BROWSER names the browser Python's webbrowser module runs: here a script noting the URL.
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    browser.chmod(0o700)
+    env = {"BROWSER": str(browser)}
+    args = ["demo", "--data-dir", str(tmp_path / "demo"), "--http-port", "0", "--smpp-port", "0"]
+    # The browser is asked (and has answered) before the last line, "try: curl ...".
+    quiet = _start([*args, "--no-open"], env)
+    try:
+        lines = _wait_line(quiet, "try: curl")
+    finally:
+        assert _stop(quiet) == 0
+    assert not opened.exists()
+    assert not any("in a browser" in line for line in lines)
+    shown = _start(args, env)
+    try:
+        lines = _wait_line(shown, "try: curl")
+    finally:
+        assert _stop(shown) == 0
+    docs = json.loads((tmp_path / "demo" / "demo.json").read_text())["docs_url"]
+    assert opened.read_text() == docs + "\n"
+    assert f"  opened {docs} in a browser\n" in lines
+
+
 def test_init_migrate_accounts_keys_check_config(tmp_path: Path) -> None:
     config = tmp_path / "smsgate.toml"
     run = subprocess.run(

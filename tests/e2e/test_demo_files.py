@@ -19,8 +19,8 @@ from tests.e2e.test_cli import SMSGATE, _stop, _wait_line
 
 def _demo(data_dir: Path, *args: str, umask: int = 0) -> subprocess.Popen[str]:
     """`smsgate demo` on free ports, started with `umask` (0: everything would be world-
-    readable and writable unless the gateway sets modes itself)."""
-    ports = ["--http-port", "0", "--smpp-port", "0"]
+    readable and writable unless the gateway sets modes itself); no browser."""
+    ports = ["--http-port", "0", "--smpp-port", "0", "--no-open"]
     return subprocess.Popen(
         [*SMSGATE, "demo", "--data-dir", str(data_dir), *ports, *args],
         stdout=subprocess.PIPE,

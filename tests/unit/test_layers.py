@@ -47,6 +47,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "adapters": PROTOCOL | {"domain", "services"} | EDGE,
     "runtime": PROTOCOL | {"domain", "services", "adapters"} | EDGE,
     "simulators": PROTOCOL | {"adapters"} | EDGE,
+    # In-memory fakes of the services' ports, shared by tests and benchmarks.
+    "testing": PROTOCOL | {"domain", "services"},
     "config": frozenset({"domain", "errors"}),
     "errors": frozenset(),
     "private_files": frozenset(),

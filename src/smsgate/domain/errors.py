@@ -42,14 +42,6 @@ class TooManyParts(DomainError):
     code = "too_many_parts"
 
 
-class NotFound(DomainError):
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    code = "conflict"
-
-
 class UrlNotAllowed(DomainError):
     """A tenant's URL names (or resolves to) an address the operator did not allow."""
 

@@ -12,10 +12,8 @@ import orjson
 
 from smsgate import codec
 from smsgate.domain.errors import (
-    Conflict,
     InvalidNumber,
     InvalidRequest,
-    NotFound,
     SenderNotAllowed,
     TooManyParts,
 )
@@ -24,6 +22,7 @@ from smsgate.domain.senders import parse_sender
 from smsgate.domain.states import CANCELABLE, Status
 from smsgate.domain.urls import normalize_url
 from smsgate.services.clock import Clock
+from smsgate.services.errors import Conflict, NotFound, StoreConflict
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for
 from smsgate.services.ids import new_id
 from smsgate.services.ports import Handoff
@@ -306,8 +305,8 @@ class MessageService:
         new = (await self._apply_optouts(account, [new], now))[0]
         try:
             await self._accept([new])
-        except Exception as exc:
-            if idem is not None and getattr(exc, "conflict", False):
+        except StoreConflict:
+            if idem is not None:
                 replay = await self._replay(account, idem)
                 if replay is not None:
                     return replay, False

@@ -9,13 +9,21 @@ which is after the commit: a receipt or an inbound message acknowledged is never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from smsgate.services.records import DueMessage
+from smsgate.services.records import (
+    Account,
+    ApiKey,
+    Delivery,
+    DueMessage,
+    Message,
+    SmppCredentials,
+    Webhook,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,3 +150,100 @@ class Handoff(Protocol):
     def take(self, slot: HandoffSlot, due: Sequence[DueMessage]) -> None: ...
 
     def release(self, slot: HandoffSlot) -> None: ...
+
+
+# ---- what the admin use cases need (services/admin.py), one port per aggregate ----------
+
+
+class Accounts(Protocol):
+    """Accounts and their API keys. Ids and secrets are made by the implementation."""
+
+    async def create_account(
+        self,
+        *,
+        name: str,
+        role: str = "user",
+        default_country: str = "",
+        max_parts: int = 10,
+        help_text: str = "",
+        now: float,
+    ) -> Account: ...
+
+    async def get_account(self, account_id: str) -> Account | None: ...
+
+    async def account_by_name(self, name: str) -> Account | None: ...
+
+    async def list_accounts(self) -> list[Account]: ...
+
+    async def rotate_signing_secret(self, account_id: str) -> str | None:
+        """The account's new callback secret; None when there is no such account."""
+        ...
+
+    async def create_api_key(
+        self, account_id: str, *, name: str, now: float
+    ) -> tuple[ApiKey, str]: ...
+
+    async def list_api_keys(self, account_id: str) -> list[ApiKey]: ...
+
+    async def revoke_api_key(self, account_id: str, key_id: str, *, now: float) -> bool:
+        """False when the account has no such key, or it is revoked already."""
+        ...
+
+    async def authenticate(self, secret: str, *, now: float) -> tuple[Account, ApiKey] | None: ...
+
+
+class SmppLogins(Protocol):
+    """The SMPP logins (system_id and password hash) customers bind with."""
+
+    async def set_smpp_credentials(self, creds: SmppCredentials) -> None:
+        """Create or replace the login `creds.system_id`."""
+        ...
+
+    async def smpp_credentials(self, system_id: str, *, now: float) -> SmppCredentials | None: ...
+
+    async def list_smpp_credentials(self, account_id: str) -> list[SmppCredentials]: ...
+
+    async def delete_smpp_credentials(self, account_id: str, system_id: str) -> bool: ...
+
+
+class Webhooks(Protocol):
+    """Webhook subscriptions, the deliveries made for them (and for callback_urls), and
+    each delivery's attempts."""
+
+    async def create_webhook(
+        self, account_id: str, *, url: str, events: Sequence[str], description: str, now: float
+    ) -> Webhook: ...
+
+    async def list_webhooks(self, account_id: str) -> list[Webhook]: ...
+
+    async def get_webhook(self, account_id: str, webhook_id: str) -> Webhook | None: ...
+
+    async def delete_webhook(self, account_id: str, webhook_id: str) -> bool: ...
+
+    async def list_deliveries(
+        self,
+        account_id: str,
+        *,
+        webhook_id: str | None = None,
+        message_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]: ...
+
+    async def list_attempts(self, delivery_id: str) -> Sequence[Mapping[str, Any]]:
+        """attempted_at, status_code, error and duration_ms of each attempt, oldest first."""
+        ...
+
+
+class MessageLookup(Protocol):
+    """One message of an account (None when it has no such message)."""
+
+    async def get_message(
+        self, message_id: str, account_id: str | None = None
+    ) -> Message | None: ...
+
+
+class UrlCheck(Protocol):
+    """Checks a tenant's URL when it is saved: the normalised URL, or a DomainError
+    (UrlNotAllowed, InvalidRequest) naming `field` (adapters/url_guard.py)."""
+
+    async def check(self, url: str, *, field: str) -> str: ...

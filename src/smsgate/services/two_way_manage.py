@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsgate.domain.errors import Conflict, InvalidNumber, InvalidRequest, NotFound
+from smsgate.domain.errors import InvalidNumber, InvalidRequest
 from smsgate.domain.keywords import Intent, check_keyword, intent_of
 from smsgate.domain.numbers import normalize
 from smsgate.services.clock import Clock
+from smsgate.services.errors import Conflict, NotFound
 from smsgate.services.ids import new_id
 from smsgate.services.messages import check_callback_url
 from smsgate.services.records import Account, Message

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from smsgate.adapters.store import schema
 from smsgate.adapters.store.store import Store
-from smsgate.domain.errors import Conflict
 from smsgate.domain.routing import Route
+from smsgate.services.errors import Conflict
 from smsgate.services.messages import SendRequest
 
 from .rig import MakeRig, Rig, ScriptedConnector, rig_maker

@@ -6,7 +6,7 @@ import pytest
 
 from smsgate.adapters.store.store import Store
 from smsgate.adapters.store.two_way import TwoWayStore
-from smsgate.domain.errors import Conflict
+from smsgate.services.errors import Conflict
 from smsgate.services.ids import new_id
 from smsgate.services.records import Account, Message, StatusEvent
 from smsgate.services.two_way_records import (

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from smsgate.adapters.http_api.limits import FailureThrottle, RateLimiter
 from smsgate.adapters.store.store import Store
 from smsgate.adapters.url_guard import UrlGuard
 from smsgate.config import Settings
+from smsgate.services.admin import AdminService
 from smsgate.services.clock import Clock
 from smsgate.services.messages import MessageService
 
@@ -18,9 +18,10 @@ from smsgate.services.messages import MessageService
 class ApiContext:
     store: Store
     messages: MessageService
+    # Accounts, keys, SMPP logins, webhooks and the connectors' status (services/admin.py).
+    admin: AdminService
     clock: Clock
     settings: Settings
-    connector_status: Callable[[], list[dict[str, Any]]] = list
     ready: Callable[[], bool] = lambda: True
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     # Failed authentications per client address: slowed down, then refused (auth.py).
@@ -28,6 +29,3 @@ class ApiContext:
     auth_delayed_s: float = 0.0  # seconds answers to failed authentications were held, in all
     # Checks tenants' webhook, callback and forward URLs when they are saved (DESIGN.md §7).
     url_guard: UrlGuard = field(default_factory=UrlGuard)
-    # An account's callback secret was rotated: the webhook sender of this process forgets
-    # the old one at once.
-    callback_secret_rotated: Callable[[str], None] = lambda _account_id: None

@@ -11,7 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from smsgate.domain.errors import Conflict, DomainError, NotFound, SenderNotAllowed
+from smsgate.domain.errors import DomainError, SenderNotAllowed
+from smsgate.services.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 

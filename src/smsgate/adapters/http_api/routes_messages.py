@@ -27,9 +27,10 @@ from smsgate.adapters.http_api.schemas import (
     PreviewOut,
     StatusEventOut,
 )
-from smsgate.domain.errors import InvalidNumber, InvalidRequest, NotFound
+from smsgate.domain.errors import InvalidNumber, InvalidRequest
 from smsgate.domain.numbers import normalize
 from smsgate.domain.states import Status
+from smsgate.services.errors import NotFound
 from smsgate.services.messages import SendRequest
 from smsgate.services.records import Batch
 from smsgate.services.views import iso, message_view

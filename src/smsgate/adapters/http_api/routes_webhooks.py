@@ -17,7 +17,7 @@ from smsgate.adapters.http_api.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from smsgate.domain.errors import NotFound
+from smsgate.services.admin import AdminService, Attempt, NewWebhook
 from smsgate.services.records import Delivery
 from smsgate.services.views import iso, webhook_view
 
@@ -27,9 +27,9 @@ message_router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 Auth = Annotated[Principal, Depends(authenticate)]
 
 
-def _ctx(request: Request) -> ApiContext:
+def _service(request: Request) -> AdminService:
     ctx: ApiContext = request.app.state.ctx
-    return ctx
+    return ctx.admin
 
 
 def delivery_view(d: Delivery) -> dict[str, Any]:
@@ -50,46 +50,44 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=WebhookOut, responses=ERRORS)
 async def create_webhook(body: WebhookIn, request: Request, principal: Auth) -> Response:
-    ctx = _ctx(request)
-    url = await ctx.url_guard.check(body.url, field="url")
-    hook = await ctx.store.create_webhook(
+    hook = await _service(request).create_webhook(
         principal.account.id,
-        url=url,
-        events=list(dict.fromkeys(body.events)),
-        description=body.description,
-        now=ctx.clock.now(),
+        NewWebhook(url=body.url, events=body.events, description=body.description),
     )
     return JsonResponse(webhook_view(hook, with_secret=True), status_code=201)
 
 
 @router.get("", response_model=list[WebhookOut], responses=ERRORS)
 async def list_webhooks(request: Request, principal: Auth) -> Response:
-    hooks = await _ctx(request).store.list_webhooks(principal.account.id)
+    hooks = await _service(request).webhooks(principal.account.id)
     return JsonResponse([webhook_view(h) for h in hooks])
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, responses=ERRORS)
 async def get_webhook(webhook_id: str, request: Request, principal: Auth) -> Response:
-    hook = await _ctx(request).store.get_webhook(principal.account.id, webhook_id)
-    if hook is None:
-        raise NotFound("no such webhook", field="id")
+    hook = await _service(request).webhook(principal.account.id, webhook_id)
     return JsonResponse(webhook_view(hook))
 
 
 @router.delete("/{webhook_id}", status_code=204, responses=ERRORS)
 async def delete_webhook(webhook_id: str, request: Request, principal: Auth) -> Response:
-    if not await _ctx(request).store.delete_webhook(principal.account.id, webhook_id):
-        raise NotFound("no such webhook", field="id")
+    await _service(request).delete_webhook(principal.account.id, webhook_id)
     return Response(status_code=204)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut], responses=ERRORS)
 async def list_deliveries(webhook_id: str, request: Request, principal: Auth) -> Response:
-    store = _ctx(request).store
-    if await store.get_webhook(principal.account.id, webhook_id) is None:
-        raise NotFound("no such webhook", field="id")
-    deliveries = await store.list_deliveries(principal.account.id, webhook_id=webhook_id)
+    deliveries = await _service(request).webhook_deliveries(principal.account.id, webhook_id)
     return JsonResponse([delivery_view(d) for d in deliveries])
+
+
+def attempt_view(a: Attempt) -> dict[str, Any]:
+    return {
+        "attempted_at": iso(a.attempted_at),
+        "status_code": a.status_code,
+        "error": a.error,
+        "duration_ms": a.duration_ms,
+    }
 
 
 @message_router.get(
@@ -98,20 +96,14 @@ async def list_deliveries(webhook_id: str, request: Request, principal: Auth) ->
 async def message_deliveries(message_id: str, request: Request, principal: Auth) -> Response:
     """The calls made about one message (its callback_url, webhook subscriptions), newest
     first, each with its attempts."""
-    store = _ctx(request).store
-    if await store.get_message(message_id, principal.account.id) is None:
-        raise NotFound("no such message", field="id")
-    deliveries = await store.list_deliveries(principal.account.id, message_id=message_id)
-    views = []
-    for d in deliveries:
-        history = [
+    found = await _service(request).message_deliveries(principal.account.id, message_id)
+    return JsonResponse(
+        [
             {
-                "attempted_at": iso(a["attempted_at"]),
-                "status_code": a["status_code"],
-                "error": a["error"],
-                "duration_ms": a["duration_ms"],
+                **delivery_view(h.delivery),
+                "webhook_id": h.delivery.webhook_id,
+                "history": [attempt_view(a) for a in h.attempts],
             }
-            for a in await store.list_attempts(d.id)
+            for h in found
         ]
-        views.append({**delivery_view(d), "webhook_id": d.webhook_id, "history": history})
-    return JsonResponse(views)
+    )

@@ -19,7 +19,7 @@ from smsgate.adapters.store import schema as t
 from smsgate.adapters.store.cache import TtlCache
 from smsgate.adapters.store.store import Store, build_write_set
 from smsgate.adapters.store.writer import WriteSet, apply
-from smsgate.domain.errors import Conflict
+from smsgate.services.errors import Conflict, StoreConflict
 from smsgate.services.records import Message
 from smsgate.services.two_way_records import (
     Conversation,
@@ -150,10 +150,8 @@ class TwoWayStore:
         """Add a rule; Conflict when the keyword is taken on that number (by any account)."""
         try:
             await self.writer.write(WriteSet().insert(t.keyword_rules, _row(rule)))
-        except Exception as exc:
-            if getattr(exc, "conflict", False) or isinstance(exc, IntegrityError):
-                raise Conflict("this keyword is taken on this number", field="keyword") from exc
-            raise
+        except (StoreConflict, IntegrityError) as exc:
+            raise Conflict("this keyword is taken on this number", field="keyword") from exc
         return rule
 
     async def list_rules(self, account_id: str, *, number: str | None = None) -> list[KeywordRule]:

@@ -27,6 +27,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
+from smsgate.services.errors import StoreConflict
+
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
@@ -323,7 +325,9 @@ class Writer:
                 log.exception("write failed")
             for item in batch:
                 if not item.future.done():
-                    error = WriteFailed("the database refused the write", conflict=conflict)
+                    error = (WriteConflict if conflict else WriteFailed)(
+                        "the database refused the write"
+                    )
                     error.__cause__ = exc
                     item.future.set_exception(error)
             return
@@ -366,6 +370,10 @@ def checkpoint(path: str) -> int:
 class WriteFailed(Exception):
     """A write set could not be committed; `conflict` when a unique key was already taken."""
 
-    def __init__(self, message: str, *, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.conflict = conflict
+    conflict = False
+
+
+class WriteConflict(WriteFailed, StoreConflict):
+    """A unique key was already taken: the services' StoreConflict (services/errors.py)."""
+
+    conflict = True
