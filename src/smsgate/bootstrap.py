@@ -20,6 +20,7 @@ from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.server_protocol import ConnectionLimits, protocol_class
 from smsgate.adapters.smpp_server.config import SmppServerConfig
 from smsgate.adapters.smpp_server.hooks import SessionInfo
+from smsgate.adapters.smpp_server.ingress import SmppIngress
 from smsgate.adapters.smpp_server.pipeline import GatewayHooks
 from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
@@ -37,7 +38,6 @@ from smsgate.services.inbound import InboundService
 from smsgate.services.messages import MessageService
 from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
 from smsgate.services.records import Change, Message
-from smsgate.services.smpp_ingress import SmppIngress
 from smsgate.services.two_way import TwoWayService
 from smsgate.services.two_way_manage import TwoWayManager
 

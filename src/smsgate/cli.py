@@ -246,8 +246,8 @@ async def _demo_number(gateway: Any) -> str:
 
 async def _demo_smpp_login(gateway: Any, data_dir: Path) -> tuple[str, str]:
     """SMPP credentials of the demo account (system_id "demo"), kept across runs."""
+    from smsgate.services.credentials import hash_password
     from smsgate.services.records import SmppCredentials
-    from smsgate.services.smpp_ingress import hash_password
 
     secret_file = data_dir / "demo-smpp.txt"
     now = time.time()

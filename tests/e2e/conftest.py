@@ -14,8 +14,8 @@ import pytest
 from smsgate.adapters.url_guard import LOOPBACK_NETWORKS
 from smsgate.bootstrap import Gateway
 from smsgate.config import ConnectorSettings, RouteSettings, Settings
+from smsgate.services.credentials import hash_password
 from smsgate.services.records import SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from tests.e2e.sink import WebhookSink
 

@@ -257,7 +257,7 @@ class Dispatcher:
         now = self._clock.now()
         if len(entry.parts) < message.parts:
             # Not all its parts exist: an ESME sent a concatenated message whose group never
-            # completed (services/smpp_ingress.py holds the parts it has until then).
+            # completed (services/client_parts.py holds the parts it has until then).
             return await self._delivery.abandon(
                 entry,
                 error_code="incomplete_concatenation",

@@ -24,8 +24,8 @@ from smsgate.adapters.http_api.schemas import (
     SmppLoginOut,
 )
 from smsgate.domain.errors import Conflict, InvalidRequest, NotFound
+from smsgate.services.credentials import hash_password
 from smsgate.services.records import Account, ApiKey, SmppCredentials
-from smsgate.services.smpp_ingress import hash_password
 from smsgate.services.views import iso
 
 router = APIRouter(prefix="/api/v1", tags=["account"])

@@ -1,13 +1,17 @@
 """Messages that customers submit over SMPP, and the deliver_sm they get back.
 
+The SMPP half of the customers' pipeline: submit_sm, data_sm, query_sm, cancel_sm and
+replace_sm become calls of the protocol-neutral services (MessageService, ClientParts), their
+domain errors become command statuses here, and receipts and inbound messages become
+`DeliverSmSpec` rows for the account's receivers.
+
 A submit_sm becomes a message of the account through the same pipeline as the REST API and
 is committed before its ESME_ROK. A text that fits one submit_sm (or comes in
 message_payload) is split by us like any other message and gets one receipt. A long message
-the ESME split itself (UDH or SAR parts, one submit_sm each) becomes one message of N parts:
-each part is stored as it arrives, keeps its own id (`<message id>.<seq>`) and gets its own
-receipt, as an SMSC would give; the parts are held back until the last one arrives, so the
-message goes out whole. A group still incomplete PART_HOLD_S after its first part ends
-`failed` (error `incomplete_concatenation`, a REJECTD receipt per part): nothing of it is sent.
+the ESME split itself (UDH or SAR parts, one submit_sm each) becomes one message of N parts
+(services/client_parts.py): each part keeps its own id (`<message id>.<seq>`) and gets its
+own receipt, as an SMSC would give; a group still incomplete PART_HOLD_S after its first part
+ends `failed` (error `incomplete_concatenation`, a REJECTD receipt per part).
 
 Limits, as on every channel (DESIGN.md §5): a message longer than the account's `max_parts`
 is refused with ESME_RINVMSGLEN, whether it comes whole (short_message, message_payload) or
@@ -18,31 +22,18 @@ ESME_RINVOPTPARAMVAL in SAR TLVs (as is an incomplete SAR set).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import os
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from smsgate import codec
+from smsgate.adapters.smpp_server.deliver import DeliverSmSpec
 from smsgate.domain.errors import DomainError, InvalidNumber, InvalidSender, TooManyParts
 from smsgate.domain.numbers import normalize
 from smsgate.domain.senders import parse_sender
 from smsgate.domain.states import FINAL, Status
+from smsgate.services.client_parts import PART_HOLD_S, ClientPart, ClientParts
 from smsgate.services.clock import Clock
-from smsgate.services.messages import MessageService, SendRequest, check_part_count
-from smsgate.services.records import (
-    Account,
-    Change,
-    Message,
-    MessageTextChange,
-    NewMessage,
-    NewSmppDelivery,
-    OutboxChange,
-    Part,
-    StatusEvent,
-)
+from smsgate.services.messages import MessageService, SendRequest
+from smsgate.services.records import Account, Change, Message, NewSmppDelivery, Part
 from smsgate.services.store_port import StorePort
 from smsgate.smpp import SmppError
 from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState, TlvTag
@@ -51,7 +42,17 @@ from smsgate.smpp.receipt import Receipt, format_receipt
 from smsgate.smpp.smpp_time import format_smpp_time, parse_smpp_time
 from smsgate.smpp.tlv import tlv_value
 
-PART_HOLD_S = 60.0
+__all__ = [
+    "PART_HOLD_S",
+    "SMPP",
+    "SMPP_PARTS",
+    "SmppIngress",
+    "SubmitRefused",
+    "message_state",
+    "smpp_id",
+    "split_smpp_id",
+]
+
 SMPP = "smpp"  # Message.source of a submit_sm we split (or that fit one part)
 SMPP_PARTS = "smpp-cat"  # Message.source of a message the ESME sent as concatenated parts
 TEXT_CODINGS = (0, 1, 3, 8)
@@ -104,34 +105,9 @@ def split_smpp_id(value: str) -> tuple[str, int | None]:
     return value, None
 
 
-# ---- SMPP passwords: up to 8 characters (SMPP 3.4 §4.1), so a slow salted hash ----------
-
-
-def hash_password(password: str) -> str:
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        _scheme, salt, digest = stored.split("$")
-        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
-    except ValueError:
-        return False
-    return hmac.compare_digest(got.hex(), digest)
-
-
-@dataclass(slots=True)
-class _Group:
-    """Parts of one ESME-concatenated message seen so far (in this process)."""
-
-    message: Message
-    texts: dict[int, str]
-    started: float
-
-
 class SmppIngress:
+    """The SMPP customers' requests as service calls (see the module docstring)."""
+
     def __init__(
         self,
         store: StorePort,
@@ -140,13 +116,10 @@ class SmppIngress:
         *,
         part_hold_s: float = PART_HOLD_S,
     ) -> None:
-        if part_hold_s <= 0:
-            raise ValueError("part_hold_s must be positive")
         self._store = store
         self._clock = clock
         self._messages = messages
-        self._hold_s = part_hold_s  # how long the parts of a group may take to arrive
-        self._groups: dict[tuple[str, str, str, int, int], _Group] = {}
+        self._parts = ClientParts(store, clock, messages, origin=SMPP_PARTS, hold_s=part_hold_s)
 
     # ---- submit_sm / data_sm -----------------------------------------------------------
 
@@ -221,17 +194,6 @@ class SmppIngress:
         now: float,
     ) -> str:
         ref, total, seq = concat
-        try:
-            check_part_count(account, total)  # before any part of it is stored
-        except DomainError as exc:
-            raise _refusal(exc) from exc
-        key = (account.id, sender, to, ref, total)
-        self._expire_groups(now)
-        group = self._groups.get(key)
-        if group is None and seq != 1:
-            group = await self._stored_group(key, now)
-        if group is not None and seq in group.texts:
-            return smpp_id(group.message.id, seq)  # a repeated part: same answer
         part = Part(
             message_id="",
             seq=seq,
@@ -243,93 +205,23 @@ class SmppIngress:
             sar_ref=None if udh else ref,
             receipt_requested=receipt,
         )
-        first = group is None
-        if group is None:
-            try:
-                message = self._messages.build(
-                    account,
-                    SendRequest(to=to, sender=sender, text=text or " ", send_at=send_at),
-                    now,
-                    origin=SMPP_PARTS,
-                    receipt=receipt,
-                ).message
-            except DomainError as exc:
-                raise _refusal(exc) from exc
-            message = replace(
-                message, parts=total, text="", valid_until=valid_until or message.valid_until
-            )
-            group = self._groups[key] = _Group(message, {}, now)
-        part = replace(part, message_id=group.message.id)
-        group.texts[seq] = text
-        complete = len(group.texts) == total
-        start = send_at if send_at is not None and send_at > now else now
-        # Held until the group's deadline: the dispatcher fails a group still incomplete
-        # then (incomplete_concatenation) instead of sending what arrived.
-        due = start if complete else group.started + self._hold_s
-        changes: list[Change] = []
-        if complete:
-            joined = "".join(group.texts[i] for i in sorted(group.texts))
-            changes.append(MessageTextChange(message_id=group.message.id, text=joined))
-            changes += [
-                OutboxChange(message_id=group.message.id, seq=s, due_at=start)
-                for s in group.texts
-                if s != seq
-            ]
-            del self._groups[key]
-        if first:
-            await self._store.accept(
-                [
-                    NewMessage(
-                        message=group.message,
-                        parts=(part,),
-                        due_at=due,
-                        events=(
-                            StatusEvent(
-                                message_id=group.message.id,
-                                seq=None,
-                                status=group.message.status,
-                                error_code=None,
-                                detail=None,
-                                created_at=now,
-                            ),
-                        ),
-                    )
-                ]
-            )
-            if changes:
-                await self._store.apply(changes)
-        else:
-            await self._store.add_parts([part], due_at=due, changes=changes)
-        if complete:
-            self._messages.wake()
-        return smpp_id(group.message.id, seq)
-
-    async def _stored_group(self, key: tuple[str, str, str, int, int], now: float) -> _Group | None:
-        """The group a later part belongs to when this process does not hold it: its earlier
-        parts were committed by a process that then stopped or crashed (else a restart would
-        make each part a message of its own, held PART_HOLD_S and sent alone)."""
-        account_id, sender, to, ref, total = key
-        recent = await self._store.list_messages(
-            account_id, limit=20, to_addr=to, since=now - self._hold_s
+        client_part = ClientPart(
+            to=to,
+            sender=sender,
+            text=text,
+            ref=ref,
+            total=total,
+            seq=seq,
+            part=part,
+            receipt=receipt,
+            send_at=send_at,
+            valid_until=valid_until,
         )
-        for message in recent:
-            if message.source != SMPP_PARTS or message.parts != total:
-                continue
-            if message.status in FINAL or now - message.created_at >= self._hold_s:
-                continue  # its deadline passed: failed, or about to be
-            if sender and message.from_addr != sender:
-                continue
-            parts = await self._store.get_parts(message.id)
-            if len(parts) >= total or any(_part_ref(p) != ref for p in parts):
-                continue
-            group = _Group(message, {p.seq: _part_text(p) for p in parts}, message.created_at)
-            self._groups[key] = group
-            return group
-        return None
-
-    def _expire_groups(self, now: float) -> None:
-        for key in [k for k, g in self._groups.items() if now - g.started >= self._hold_s]:
-            del self._groups[key]
+        try:
+            message_id = await self._parts.add(account, client_part, now)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
+        return smpp_id(message_id, seq)
 
     # ---- query_sm / cancel_sm / replace_sm -----------------------------------------------
 
@@ -411,25 +303,25 @@ class SmppIngress:
         text = message.text
         gsm = codec.gsm7_units(text) is not None
         body = codec.encode_gsm7(text) if gsm else codec.encode_ucs2(text)
-        pdu: dict[str, object] = {
-            "source_addr": message.from_addr.lstrip("+"),
-            "source_addr_ton": 1 if message.from_addr.startswith("+") else 5,
-            "source_addr_npi": 1 if message.from_addr.startswith("+") else 0,
-            "destination_addr": message.to_addr.lstrip("+"),
-            "dest_addr_ton": 1 if message.to_addr.startswith("+") else 3,
-            "dest_addr_npi": 1 if message.to_addr.startswith("+") else 0,
-            "esm_class": 0,
-            "data_coding": 0 if gsm else 8,
-            "short_message_hex": body.hex() if len(body) <= 254 else "",
-        }
-        if len(body) > 254:
-            pdu["message_payload_hex"] = body.hex()  # SMPP 3.4 §5.3.2.32
+        long = len(body) > 254  # SMPP 3.4 §5.3.2.32: message_payload instead
+        spec = DeliverSmSpec(
+            source_addr=message.from_addr.lstrip("+"),
+            source_addr_ton=1 if message.from_addr.startswith("+") else 5,
+            source_addr_npi=1 if message.from_addr.startswith("+") else 0,
+            destination_addr=message.to_addr.lstrip("+"),
+            dest_addr_ton=1 if message.to_addr.startswith("+") else 3,
+            dest_addr_npi=1 if message.to_addr.startswith("+") else 0,
+            esm_class=0,
+            data_coding=0 if gsm else 8,
+            short_message=b"" if long else body,
+            message_payload=body if long else None,
+        )
         return [
             NewSmppDelivery(
                 account_id=message.account_id,
                 kind="mo",
                 message_id=message.id,
-                pdu=json.dumps(pdu),
+                pdu=spec.to_json(),
                 created_at=message.created_at,
             )
         ]
@@ -461,25 +353,25 @@ class SmppIngress:
             err=(error or "000")[:3] if status != Status.DELIVERED else "000",
             text=message.text[:20],
         )
-        pdu = {
-            "source_addr": message.to_addr.lstrip("+"),
-            "source_addr_ton": 1,
-            "source_addr_npi": 1,
-            "destination_addr": message.from_addr.lstrip("+"),
-            "dest_addr_ton": message.from_ton,
-            "dest_addr_npi": message.from_npi,
-            "esm_class": int(EsmClass.DELIVERY_RECEIPT),
-            "data_coding": 0,
-            "short_message_hex": format_receipt(receipt).encode("ascii", "replace").hex(),
-            "receipted_message_id": rid,
-            "message_state": int(state),
-        }
+        spec = DeliverSmSpec(
+            source_addr=message.to_addr.lstrip("+"),
+            source_addr_ton=1,
+            source_addr_npi=1,
+            destination_addr=message.from_addr.lstrip("+"),
+            dest_addr_ton=message.from_ton,
+            dest_addr_npi=message.from_npi,
+            esm_class=int(EsmClass.DELIVERY_RECEIPT),
+            data_coding=0,
+            short_message=format_receipt(receipt).encode("ascii", "replace"),
+            receipted_message_id=rid,
+            message_state=int(state),
+        )
         return [
             NewSmppDelivery(
                 account_id=message.account_id,
                 kind="receipt",
                 message_id=message.id,
-                pdu=json.dumps(pdu),
+                pdu=spec.to_json(),
                 created_at=now,
             )
         ]
@@ -529,23 +421,6 @@ def _payload(pdu: SubmitSm | DataSm) -> tuple[bytes, bytes, tuple[int, int, int]
 _CONCAT_IEIS = (0x00, 0x08)  # TS 23.040 §9.2.3.24.1 and §9.2.3.24.8
 # SMPP 3.4 §5.3.2.22-24: used together or not at all
 _SAR_TAGS = (TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM)
-
-
-def _part_ref(part: Part) -> int | None:
-    """The concatenation reference of a stored part of an ESME-concatenated message."""
-    if part.sar_ref is not None:
-        return part.sar_ref
-    if not part.esm_class & EsmClass.UDHI:
-        return None
-    header, _body = codec.split_udh(part.short_message)
-    return header.concat.ref if header.concat is not None else None
-
-
-def _part_text(part: Part) -> str:
-    body = part.short_message
-    if part.esm_class & EsmClass.UDHI:
-        body = codec.split_udh(body)[1]
-    return codec.decode_payload(body, part.data_coding & 0xFF)
 
 
 def _times(pdu: SubmitSm | DataSm, now: float) -> tuple[float | None, float | None]:
