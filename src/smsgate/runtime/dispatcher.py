@@ -36,6 +36,7 @@ from smsgate.services.ports import (
 )
 from smsgate.services.records import Change, DueMessage, OutboxChange, Part
 from smsgate.services.store_port import StorePort
+from smsgate.smpp.constants import EsmClass
 
 log = logging.getLogger(__name__)
 
@@ -358,12 +359,10 @@ def _outbound(
         message_id=message_id,
         seq=part.seq,
         total=part.total,
-        source=sender[1:] if sender.startswith("+") else sender,
-        source_ton=message.from_ton,
-        source_npi=message.from_npi,
+        source=sender,
         destination=digits,
         short_message=part.short_message,
-        esm_class=part.esm_class,
+        udh=bool(part.esm_class & EsmClass.UDHI),
         data_coding=part.data_coding,
         registered_delivery=True,
         validity_until=datetime.fromtimestamp(message.valid_until, UTC)
