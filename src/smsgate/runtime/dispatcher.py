@@ -350,6 +350,9 @@ class Dispatcher:
                 log.exception("expiry sweep failed")
 
 
+_UDHI = int(EsmClass.UDHI)  # a plain int: IntFlag arithmetic is slow on this path
+
+
 def _outbound(
     message_id: str, part: Part, sender: str, digits: str, entry: InFlight
 ) -> OutboundPart:
@@ -362,7 +365,7 @@ def _outbound(
         source=sender,
         destination=digits,
         short_message=part.short_message,
-        udh=bool(part.esm_class & EsmClass.UDHI),
+        udh=bool(part.esm_class & _UDHI),
         data_coding=part.data_coding,
         registered_delivery=True,
         validity_until=datetime.fromtimestamp(message.valid_until, UTC)
