@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from smsgate.domain.smsc_ids import normalize_message_id
 from smsgate.domain.states import FINAL, Status, aggregate
 from smsgate.services.batching import ChangeBatcher
 from smsgate.services.clock import Clock
@@ -28,7 +29,6 @@ from smsgate.services.records import (
     StatusEvent,
 )
 from smsgate.services.store_port import StorePort
-from smsgate.smpp.receipt import normalize_message_id
 
 log = logging.getLogger(__name__)
 

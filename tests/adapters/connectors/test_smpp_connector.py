@@ -11,13 +11,13 @@ import pytest
 
 from smsgate.adapters.connectors.smpp import SmppConnectorConfig
 from smsgate.codec.segment import split
+from smsgate.domain.smsc_ids import normalize_message_id
 from smsgate.domain.states import Status
 from smsgate.services.ports import OutcomeKind
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from smsgate.simulators.smsc_session import SmscSession
 from smsgate.smpp.constants import CommandStatus, TlvTag
 from smsgate.smpp.pdu import DataSm, SubmitSm
-from smsgate.smpp.receipt import normalize_message_id
 from smsgate.smpp.tlv import tlv_value
 
 from .conftest import WAIT, RecordingEvents, part, running
