@@ -26,9 +26,15 @@ from datetime import UTC, datetime
 
 from smsgate import codec
 from smsgate.adapters.smpp_server.deliver import DeliverSmSpec
-from smsgate.domain.errors import DomainError, InvalidNumber, InvalidSender, TooManyParts
-from smsgate.domain.numbers import normalize
-from smsgate.domain.senders import parse_sender
+from smsgate.adapters.smpp_server.submission import (
+    SubmitRefused,
+    destination_of,
+    payload_of,
+    refusal,
+    source_of,
+    times_of,
+)
+from smsgate.domain.errors import DomainError
 from smsgate.domain.states import FINAL, Status
 from smsgate.services.client_parts import PART_HOLD_S, ClientPart, ClientParts
 from smsgate.services.clock import Clock
@@ -36,11 +42,10 @@ from smsgate.services.messages import MessageService, SendRequest
 from smsgate.services.records import Account, Change, Message, NewSmppDelivery, Part
 from smsgate.services.store_port import StorePort
 from smsgate.smpp import SmppError
-from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState, TlvTag
+from smsgate.smpp.constants import CommandStatus, EsmClass, MessageState
 from smsgate.smpp.pdu import DataSm, SubmitSm
 from smsgate.smpp.receipt import Receipt, format_receipt
 from smsgate.smpp.smpp_time import format_smpp_time, parse_smpp_time
-from smsgate.smpp.tlv import tlv_value
 
 __all__ = [
     "PART_HOLD_S",
@@ -75,16 +80,6 @@ STAT_OF = {
     MessageState.ACCEPTED: "ACCEPTD",
     MessageState.UNKNOWN: "UNKNOWN",
 }
-
-
-class SubmitRefused(DomainError):
-    """An SMPP request we answer with an error status."""
-
-    code = "smpp_refused"
-
-    def __init__(self, status: CommandStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def message_state(status: str) -> MessageState:
@@ -126,7 +121,7 @@ class SmppIngress:
     async def submit(self, account: Account, pdu: SubmitSm | DataSm) -> str:
         """Store the submission; its SMPP message id. Raises SubmitRefused."""
         now = self._clock.now()
-        body, udh, concat = _payload(pdu)
+        body, udh, concat = payload_of(pdu)
         coding = pdu.data_coding & 0xFF
         if coding not in TEXT_CODINGS:
             raise SubmitRefused(CommandStatus.ESME_RSUBMITFAIL, "unsupported data_coding")
@@ -134,13 +129,13 @@ class SmppIngress:
             text = codec.decode_payload(body, coding)
         except codec.CodecError as exc:
             raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, "undecodable text") from exc
-        send_at, valid_until = _times(pdu, now)
-        to = _destination(pdu, account)
-        sender = _source(pdu)
+        send_at, valid_until = times_of(pdu, now)
+        to = destination_of(pdu, account)
+        sender = source_of(pdu)
         try:
             await self._messages.check_sender(account, sender, now)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
         receipt = pdu.registered_delivery & 0x03
         if concat is None or concat[1] == 1:
             return await self._submit_whole(
@@ -174,7 +169,7 @@ class SmppIngress:
         try:
             new = self._messages.build(account, req, now, origin=SMPP, receipt=receipt)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
         await self._messages.commit(new)
         return new.message.id
 
@@ -220,7 +215,7 @@ class SmppIngress:
         try:
             message_id = await self._parts.add(account, client_part, now)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
         return smpp_id(message_id, seq)
 
     # ---- query_sm / cancel_sm / replace_sm -----------------------------------------------
@@ -379,98 +374,3 @@ class SmppIngress:
 
 def _receipt_date(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%y%m%d%H%M")
-
-
-def _payload(pdu: SubmitSm | DataSm) -> tuple[bytes, bytes, tuple[int, int, int] | None]:
-    """(text bytes, UDH, concatenation) of a submission."""
-    payload = pdu.short_message if isinstance(pdu, SubmitSm) else b""
-    extra = tlv_value(pdu.tlvs, TlvTag.MESSAGE_PAYLOAD)
-    if isinstance(extra, bytes) and extra:
-        if payload:
-            raise SubmitRefused(
-                CommandStatus.ESME_RINVOPTPARAMVAL, "short_message and message_payload both set"
-            )
-        payload = extra
-    udh = b""
-    concat: tuple[int, int, int] | None = None
-    if pdu.esm_class & EsmClass.UDHI:
-        try:
-            header, body = codec.split_udh(payload)
-        except codec.UdhError as exc:
-            raise SubmitRefused(CommandStatus.ESME_RINVESMCLASS, "bad UDH") from exc
-        udh = payload[: len(payload) - len(body)]
-        payload = body
-        if header.concat is not None:
-            concat = (header.concat.ref, header.concat.total, header.concat.seq)
-        elif any(iei in _CONCAT_IEIS for iei, _data in header.elements):
-            # TS 23.040 voids such an element (part 0, part > total, total 0, bad length);
-            # sending the part on as a whole message would be a silent guess.
-            raise SubmitRefused(CommandStatus.ESME_RINVESMCLASS, "bad concatenation numbers")
-    else:
-        sar = [tlv_value(pdu.tlvs, tag) for tag in _SAR_TAGS]
-        if any(v is not None for v in sar):
-            ref, total, seq = sar
-            if not (isinstance(ref, int) and isinstance(total, int) and isinstance(seq, int)):
-                raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "incomplete SAR TLVs")
-            if not 1 <= seq <= total:
-                raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "bad SAR numbers")
-            concat = (ref, total, seq)
-    return payload, udh, concat
-
-
-_CONCAT_IEIS = (0x00, 0x08)  # TS 23.040 §9.2.3.24.1 and §9.2.3.24.8
-# SMPP 3.4 §5.3.2.22-24: used together or not at all
-_SAR_TAGS = (TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM)
-
-
-def _times(pdu: SubmitSm | DataSm, now: float) -> tuple[float | None, float | None]:
-    if isinstance(pdu, DataSm):
-        return None, None
-    at = datetime.fromtimestamp(now, UTC)
-    try:
-        schedule = parse_smpp_time(pdu.schedule_delivery_time, at)
-    except SmppError as exc:
-        raise SubmitRefused(CommandStatus.ESME_RINVSCHED, "bad schedule_delivery_time") from exc
-    try:
-        validity = parse_smpp_time(pdu.validity_period, at)
-    except SmppError as exc:
-        raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, "bad validity_period") from exc
-    send_at = schedule.timestamp() if schedule is not None else None
-    valid_until = validity.timestamp() if validity is not None else None
-    if valid_until is not None and valid_until <= (send_at or now):
-        raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, "validity ends before sending")
-    return send_at, valid_until
-
-
-def _destination(pdu: SubmitSm | DataSm, account: Account) -> str:
-    digits = pdu.destination_addr.strip()
-    if pdu.dest_addr_ton == 1 and digits.isdigit():
-        digits = "+" + digits
-    try:
-        return normalize(digits, account.default_country or None).e164
-    except InvalidNumber as exc:
-        raise SubmitRefused(CommandStatus.ESME_RINVDSTADR, exc.message) from exc
-
-
-def _source(pdu: SubmitSm | DataSm) -> str:
-    source = pdu.source_addr.strip()
-    if not source:
-        return ""
-    if pdu.source_addr_ton == 1 and source.isdigit():
-        source = "+" + source
-    try:
-        return parse_sender(source).display
-    except InvalidSender as exc:
-        raise SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message) from exc
-
-
-def _refusal(exc: DomainError) -> SubmitRefused:
-    if isinstance(exc, TooManyParts):
-        # The whole message is longer than the account's part limit: SMPP 3.4 §5.1.3 has
-        # no closer status than "message length is invalid" (also for one part of it).
-        return SubmitRefused(CommandStatus.ESME_RINVMSGLEN, exc.message)
-    if isinstance(exc, InvalidSender):
-        return SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message)
-    if isinstance(exc, InvalidNumber):
-        return SubmitRefused(CommandStatus.ESME_RINVDSTADR, exc.message)
-    return SubmitRefused(CommandStatus.ESME_RSUBMITFAIL, exc.message)
