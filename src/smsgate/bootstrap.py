@@ -14,20 +14,21 @@ from typing import Any
 
 import uvicorn
 
-from smsgate.adapters.connectors.smpp import SmppConnector, SmppConnectorConfig
+from smsgate.adapters.connectors.registry import build_connector
 from smsgate.adapters.http_api.app import create_asgi
 from smsgate.adapters.http_api.client_address import TrustedProxies
 from smsgate.adapters.http_api.context import ApiContext
 from smsgate.adapters.http_api.server_protocol import ConnectionLimits, protocol_class
 from smsgate.adapters.smpp_server.config import SmppServerConfig
 from smsgate.adapters.smpp_server.hooks import SessionInfo
+from smsgate.adapters.smpp_server.ingress import SmppIngress
 from smsgate.adapters.smpp_server.pipeline import GatewayHooks
 from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
 from smsgate.adapters.store.two_way import TwoWayStore
 from smsgate.adapters.url_guard import Resolver, UrlGuard
-from smsgate.config import ROLES, ConnectorSettings, Settings, roles
+from smsgate.config import ROLES, Settings, roles
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
 from smsgate.runtime.smpp_delivery import SmppDelivery
@@ -39,7 +40,6 @@ from smsgate.services.inbound import InboundService
 from smsgate.services.messages import MessageService
 from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
 from smsgate.services.records import Change, Message
-from smsgate.services.smpp_ingress import SmppIngress
 from smsgate.services.two_way import TwoWayService
 from smsgate.services.two_way_manage import TwoWayManager
 
@@ -86,26 +86,6 @@ def smpp_server_config(
         tls=tls,
         max_connections_per_ip=settings.smpp_max_connections_per_ip,
         bind_timeout=settings.smpp_bind_timeout_s,
-    )
-
-
-def smpp_connector(c: ConnectorSettings, events: Events) -> SmppConnector:
-    return SmppConnector(
-        config=SmppConnectorConfig(
-            name=c.name,
-            host=c.host,
-            port=c.port,
-            system_id=c.system_id,
-            password=c.password,
-            system_type=c.system_type,
-            bind="transceiver" if c.bind == "transceiver" else "transmitter+receiver",
-            window=c.window,
-            tps=c.tps,
-            enquire_link_interval=c.enquire_link_interval,
-            response_timeout=c.response_timeout,
-            id_format=c.id_format,  # type: ignore[arg-type]
-        ),
-        events=events,
     )
 
 
@@ -203,7 +183,7 @@ class Gateway:
         self.connectors: dict[str, Connector] = dict(connectors or {})
         for c in settings.connectors:
             if c.name not in self.connectors:
-                self.connectors[c.name] = smpp_connector(c, self.events)
+                self.connectors[c.name] = build_connector(c, self.events)
                 self.events.id_formats[c.name] = c.id_format
         self.dispatcher = Dispatcher(
             store=self.store,

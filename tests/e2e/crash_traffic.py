@@ -109,7 +109,7 @@ class Traffic:
         """Long SMPP messages whose parts went into two gateway messages. A later part
         finds the group its earlier parts were committed in, even in another process; only
         a part 1 committed but not acknowledged before a kill, and sent again, starts a
-        second group (the first, left with part 1 alone, is held smpp_ingress.PART_HOLD_S,
+        second group (the first, left with part 1 alone, is held client_parts.PART_HOLD_S,
         then fails as incomplete_concatenation, unsent)."""
         ids: dict[int, set[str]] = defaultdict(set)
         for index, sid in record.accepted.items():

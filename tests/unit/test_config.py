@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from smsgate.config import Settings, load_settings, masked
+from smsgate.adapters.connectors.registry import FACTORIES, build_connector
+from smsgate.adapters.connectors.smpp import SmppConnector
+from smsgate.config import CONNECTOR_TYPES, Settings, load_settings, masked
 from smsgate.errors import ConfigError
 
 
@@ -49,3 +51,37 @@ def test_bad_networks_are_a_clear_error(tmp_path: Path, line: str, error: str) -
     config.write_text(line + "\n")
     with pytest.raises(ConfigError, match=error):
         load_settings(config, env={})
+
+
+def test_connector_resend_and_throttle_limits_are_settings(tmp_path: Path) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text(
+        '[[connectors]]\nname = "a"\n'
+        '[[connectors]]\nname = "b"\ntype = "smpp"\nresend_max = 0\nthrottle_max_tries = 2\n'
+    )
+    a, b = load_settings(config, env={}).connectors
+    assert (a.resend_max, a.throttle_max_tries) == (3, 10)  # today's defaults
+    assert (b.resend_max, b.throttle_max_tries) == (0, 2)
+    connector = build_connector(b, events=None)  # type: ignore[arg-type]
+    assert isinstance(connector, SmppConnector)
+    assert (connector.config.resend_max, connector.config.throttle_max_tries) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ('type = "ucp"', r"unknown type 'ucp' \(known: smpp\)"),
+        ("resend_max = -1", "resend_max must be 0 or more"),
+        ("throttle_max_tries = 0", "throttle_max_tries must be at least 1"),
+        ("resend = 2", "bad configuration"),
+    ],
+)
+def test_bad_connector_settings_are_a_clear_error(tmp_path: Path, table: str, error: str) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text(f'[[connectors]]\nname = "a"\n{table}\n')
+    with pytest.raises(ConfigError, match=error):
+        load_settings(config, env={})
+
+
+def test_every_connector_type_has_a_factory() -> None:
+    assert set(FACTORIES) == set(CONNECTOR_TYPES)

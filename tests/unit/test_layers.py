@@ -43,7 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "codec": frozenset(),
     "smpp": frozenset({"codec"}),
     "domain": PROTOCOL,
-    "services": PROTOCOL | {"domain"},
+    "services": frozenset({"codec", "domain"}),  # protocol-neutral: no smpp
     "adapters": PROTOCOL | {"domain", "services"} | EDGE,
     "runtime": PROTOCOL | {"domain", "services", "adapters"} | EDGE,
     "simulators": PROTOCOL | {"adapters"} | EDGE,

@@ -33,6 +33,10 @@ password = "secret"
 bind = "transceiver"     # or "transmitter+receiver"
 window = 10
 tps = 50
+# A part left unanswered by a lost link is resent first on the next link, at most resend_max
+# times; one answered ESME_RTHROTTLED is tried throttle_max_tries times.
+resend_max = 3
+throttle_max_tries = 10
 
 [[routes]]
 prefix = ""              # E.164 digits without '+'; "" matches every destination

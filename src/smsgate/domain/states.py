@@ -74,28 +74,6 @@ def can_transition(current: Status, new: Status) -> bool:
     return new in TRANSITIONS[current]
 
 
-# SMPP receipt `stat` → part status (DESIGN.md §2). UNKNOWN keeps waiting until validity ends.
-RECEIPT_STAT: dict[str, Status] = {
-    "DELIVRD": Status.DELIVERED,
-    "EXPIRED": Status.EXPIRED,
-    "UNDELIV": Status.UNDELIVERED,
-    "REJECTD": Status.UNDELIVERED,
-    "DELETED": Status.UNDELIVERED,
-    "ACCEPTD": Status.SENT,
-    "ENROUTE": Status.SENT,
-    "UNKNOWN": Status.SENT,
-    # The full words some SMSCs write, cut to seven letters as the lookup does.
-    "DELIVER": Status.DELIVERED,
-    "REJECTE": Status.UNDELIVERED,
-    "ACCEPTE": Status.SENT,
-}
-
-
-def status_from_receipt(stat: str) -> Status:
-    """Map a receipt's stat (any case, possibly truncated to 7 letters) to a part status."""
-    return RECEIPT_STAT.get(stat.strip().upper()[:7], Status.SENT)
-
-
 # Order used to fold part statuses into the message status: the "least advanced" part decides
 # until every part is final; then the worst final outcome decides.
 _PROGRESS = {

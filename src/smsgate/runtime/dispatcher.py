@@ -36,6 +36,7 @@ from smsgate.services.ports import (
 )
 from smsgate.services.records import Change, DueMessage, OutboxChange, Part
 from smsgate.services.store_port import StorePort
+from smsgate.smpp.constants import EsmClass
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ class Dispatcher:
         now = self._clock.now()
         if len(entry.parts) < message.parts:
             # Not all its parts exist: an ESME sent a concatenated message whose group never
-            # completed (services/smpp_ingress.py holds the parts it has until then).
+            # completed (services/client_parts.py holds the parts it has until then).
             return await self._delivery.abandon(
                 entry,
                 error_code="incomplete_concatenation",
@@ -349,6 +350,9 @@ class Dispatcher:
                 log.exception("expiry sweep failed")
 
 
+_UDHI = int(EsmClass.UDHI)  # a plain int: IntFlag arithmetic is slow on this path
+
+
 def _outbound(
     message_id: str, part: Part, sender: str, digits: str, entry: InFlight
 ) -> OutboundPart:
@@ -358,12 +362,10 @@ def _outbound(
         message_id=message_id,
         seq=part.seq,
         total=part.total,
-        source=sender[1:] if sender.startswith("+") else sender,
-        source_ton=message.from_ton,
-        source_npi=message.from_npi,
+        source=sender,
         destination=digits,
         short_message=part.short_message,
-        esm_class=part.esm_class,
+        udh=bool(part.esm_class & _UDHI),
         data_coding=part.data_coding,
         registered_delivery=True,
         validity_until=datetime.fromtimestamp(message.valid_until, UTC)

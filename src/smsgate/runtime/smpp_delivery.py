@@ -10,35 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 
+from smsgate.adapters.smpp_server.deliver import DeliverSmSpec
 from smsgate.adapters.smpp_server.errors import SessionGone
 from smsgate.adapters.smpp_server.hooks import SessionInfo
 from smsgate.adapters.store.store import Store
 from smsgate.domain.retry import backoff
 from smsgate.services.clock import Clock
 from smsgate.services.records import PendingSmpp
-from smsgate.smpp.constants import CommandStatus, TlvTag
+from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import DeliverSm
-from smsgate.smpp.tlv import Tlv
 
 log = logging.getLogger(__name__)
 
 
 def deliver_sm_of(row: PendingSmpp) -> DeliverSm:
-    fields = json.loads(row.pdu)
-    tlvs: list[Tlv] = []
-    if "receipted_message_id" in fields:
-        tlvs.append(Tlv.cstr(TlvTag.RECEIPTED_MESSAGE_ID, fields.pop("receipted_message_id")))
-    if "message_state" in fields:
-        tlvs.append(Tlv.int(TlvTag.MESSAGE_STATE, fields.pop("message_state"), size=1))
-    if "message_payload_hex" in fields:
-        payload = bytes.fromhex(fields.pop("message_payload_hex"))
-        tlvs.append(Tlv.octets(TlvTag.MESSAGE_PAYLOAD, payload))
-    short_message = bytes.fromhex(fields.pop("short_message_hex"))
-    return DeliverSm(sequence_number=0, short_message=short_message, tlvs=tuple(tlvs), **fields)
+    return DeliverSmSpec.from_json(row.pdu).to_pdu()
 
 
 class SmppDelivery:

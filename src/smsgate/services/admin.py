@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from smsgate.domain.errors import InvalidRequest
 from smsgate.services.clock import Clock
+from smsgate.services.credentials import hash_password
 from smsgate.services.errors import Conflict, NotFound
 from smsgate.services.ports import Accounts, MessageLookup, SmppLogins, UrlCheck, Webhooks
 from smsgate.services.records import Account, ApiKey, Delivery, SmppCredentials, Webhook
-from smsgate.services.smpp_ingress import hash_password
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smsgate.domain.states import FINAL, Status, aggregate, status_from_receipt
+from smsgate.domain.smsc_ids import normalize_message_id
+from smsgate.domain.states import FINAL, Status, aggregate
 from smsgate.services.batching import ChangeBatcher
 from smsgate.services.clock import Clock
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for
@@ -28,7 +29,6 @@ from smsgate.services.records import (
     StatusEvent,
 )
 from smsgate.services.store_port import StorePort
-from smsgate.smpp.receipt import normalize_message_id
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class DeliveryService:
         entry = await self._entry(ref[0])
         if entry is None:  # pragma: no cover - the part exists, so does its message
             return
-        status = status_from_receipt(event.stat)
+        status = event.status
         now = self._clock.now()
         if entry.parts.get(ref[1]) in FINAL:
             return  # a repeated receipt: already recorded
@@ -371,7 +371,9 @@ class DeliveryService:
                     message_id=ref[0],
                     seq=ref[1],
                     status=status,
-                    error_code=None if status == Status.DELIVERED else f"{event.stat}:{event.err}",
+                    error_code=None
+                    if status == Status.DELIVERED
+                    else f"{event.reported}:{event.err}",
                     done_at=now,
                 )
             )
@@ -379,7 +381,7 @@ class DeliveryService:
             changes += self.on_final(entry.for_part(ref[1]), ref[1], status, event.err, now)
         error = None
         if status in (Status.UNDELIVERED, Status.EXPIRED):
-            error = (event.stat.upper(), f"the network reported {event.stat} (err {event.err})")
+            error = (event.reported, f"the network reported {event.reported} (err {event.err})")
         changes += await self._message_changes(entry, now, error=error)
         await self.commit(changes)
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from smsgate.domain.states import Status
 from smsgate.services.records import (
     Account,
     ApiKey,
@@ -28,21 +29,18 @@ from smsgate.services.records import (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboundPart:
-    """One SMS segment to submit, fully encoded (DESIGN.md §5)."""
+    """One SMS segment to submit, fully encoded (DESIGN.md §5). Protocol-neutral: each
+    connector derives its own address types (SMPP TON/NPI) from `source` and `destination`."""
 
     part_id: str  # "<message id>.<seq>"
     message_id: str
     seq: int
     total: int
-    source: str
-    source_ton: int
-    source_npi: int
+    source: str  # the sender as shown: "+<digits>" (international), digits, or alphanumeric
     destination: str  # international digits without '+'
-    dest_ton: int = 1
-    dest_npi: int = 1
     short_message: bytes  # UDH (if any) + payload
-    esm_class: int  # 0x40 (UDHI) when short_message starts with a UDH
-    data_coding: int
+    udh: bool = False  # short_message starts with a user data header (TS 23.040 TP-UDHI)
+    data_coding: int  # the TS 23.038 data coding scheme of the payload
     registered_delivery: bool = True
     validity_until: datetime | None = None
     # SAR concatenation instead of UDH: (reference, total, seq); None otherwise.
@@ -65,12 +63,14 @@ class SubmitOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReceiptEvent:
-    """A delivery report from an SMSC."""
+    """A delivery report from an SMSC, its status already mapped by the connector (DESIGN.md
+    §2 "Receipt mapping is each connector's job")."""
 
     connector: str
-    smsc_id: str  # as the SMSC wrote it (receipted_message_id TLV, else the receipt text id)
-    stat: str  # DELIVRD, EXPIRED, UNDELIV, REJECTD, DELETED, ACCEPTD, ENROUTE, UNKNOWN
-    err: str  # the receipt's err field (or network_error_code), "000" when none
+    smsc_id: str  # as the SMSC wrote it (SMPP: receipted_message_id TLV, else the text's id)
+    status: Status  # delivered, undelivered, expired; sent while the network keeps trying
+    reported: str  # the network's own word for it (SMPP `stat`: DELIVRD, UNDELIV, ...)
+    err: str  # the network's error code, "000" when none
     done_at: datetime | None  # the receipt's done date when readable (UTC)
     raw: str  # the receipt text, for the event log
 

@@ -229,7 +229,7 @@ class NewSmppDelivery:
     account_id: str
     kind: str  # receipt | mo
     message_id: str
-    pdu: str  # JSON of the deliver_sm fields (see services/smpp_ingress.py)
+    pdu: str  # JSON of a DeliverSmSpec (adapters/smpp_server/deliver.py)
     created_at: float
 
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smsgate.adapters.connectors.base import TokenBucket
+from smsgate.adapters.connectors.pacing import TokenBucket
 from smsgate.simulators.control import ControlServer
 from smsgate.simulators.smsc_config import (
     ReceiptRecord,

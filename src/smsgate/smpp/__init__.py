@@ -68,7 +68,6 @@ from smsgate.smpp.pdu import (
 from smsgate.smpp.receipt import (
     Receipt,
     format_receipt,
-    normalize_message_id,
     parse_receipt,
     stat_to_message_state,
 )
@@ -146,7 +145,6 @@ __all__ = [
     "format_relative_smpp_time",
     "format_smpp_time",
     "get_tlv",
-    "normalize_message_id",
     "parse_receipt",
     "parse_smpp_time",
     "response_for",

@@ -4,14 +4,13 @@ The de-facto format is
 ``id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DDDDDDD
 err:E text:...``. SMSCs vary it freely (key case, 12-digit dates, hex ids, missing or
 extra fields, `submit_date`), so `parse_receipt` reads keys wherever they appear and only
-needs `id` and `stat`. `normalize_message_id` gives the forms under which a receipt id may
-match the id an SMSC returned in submit_sm_resp.
+needs `id` and `stat`. (Matching a receipt id to the id an SMSC returned in submit_sm_resp,
+whatever its hex/decimal habit, is a rule for every connector: domain/smsc_ids.py.)
 """
 
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 
 from smsgate.smpp.constants import MessageState
@@ -127,29 +126,3 @@ _STATES = {
 def stat_to_message_state(stat: str) -> MessageState:
     """The message_state of a receipt `stat` (Appendix B Table B-2); UNKNOWN if unheard of."""
     return _STATES.get(stat.strip().upper(), MessageState.UNKNOWN)
-
-
-_HEX = frozenset(string.hexdigits)
-_MAX_ID_DIGITS = 64  # ids are at most 64 octets (message_id, §5.2.23)
-
-
-def normalize_message_id(s: str) -> tuple[str, ...]:
-    """Candidate canonical forms of an SMSC message id, most literal first.
-
-    The lower-cased id, without leading zeros, and if it is hexadecimal its decimal value,
-    if it is decimal its hexadecimal value. Two ids denote the same message when their
-    candidate sets intersect under the SMSC's habit; a connector that auto-detects the
-    habit compares `normalize_message_id(receipt_id)` with the submit_sm_resp id's forms.
-    """
-    raw = s.strip().lower()
-    if raw.startswith("0x") and len(raw) > 2:
-        raw = raw[2:]
-    out = [raw]
-    if raw and len(raw) <= _MAX_ID_DIGITS:
-        if raw.isdigit() and raw.isascii():
-            value = int(raw)
-            out += [str(value), format(value, "x")]
-        if set(raw) <= _HEX:
-            value = int(raw, 16)
-            out += [raw.lstrip("0") or "0", str(value)]
-    return tuple(dict.fromkeys(out))

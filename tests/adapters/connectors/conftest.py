@@ -56,11 +56,8 @@ def part(n: int = 1, destination: str = "491701234567", **fields: Any) -> Outbou
         "seq": 1,
         "total": 1,
         "source": "Shop",
-        "source_ton": 5,
-        "source_npi": 0,
         "destination": destination,
         "short_message": b"message %d" % n,
-        "esm_class": 0,
         "data_coding": 0,
     }
     values.update(fields)

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, suppress
 
 import smpp34
 
+from smsgate.domain.states import Status
 from smsgate.services.ports import OutcomeKind
 from smsgate.smpp.constants import TlvTag
 
@@ -110,7 +111,7 @@ async def test_connector_against_the_smpp34_server() -> None:
     ids = [o.smsc_id for o in outcomes]
     assert sorted(ids) == sorted(smsc.issued)  # type: ignore[type-var]
     assert sorted(r.smsc_id for r in events.receipts) == sorted(smsc.issued)
-    assert {r.stat for r in events.receipts} == {"DELIVRD"}
+    assert {(r.reported, r.status) for r in events.receipts} == {("DELIVRD", Status.DELIVERED)}
     assert smsc.deliver_statuses == [0] * len(outcomes)
     by_destination = {s.destination_addr: s for s in smsc.submits}
     for p in parts:

@@ -11,12 +11,13 @@ import pytest
 
 from smsgate.adapters.connectors.smpp import SmppConnectorConfig
 from smsgate.codec.segment import split
+from smsgate.domain.smsc_ids import normalize_message_id
+from smsgate.domain.states import Status
 from smsgate.services.ports import OutcomeKind
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 from smsgate.simulators.smsc_session import SmscSession
 from smsgate.smpp.constants import CommandStatus, TlvTag
 from smsgate.smpp.pdu import DataSm, SubmitSm
-from smsgate.smpp.receipt import normalize_message_id
 from smsgate.smpp.tlv import tlv_value
 
 from .conftest import WAIT, RecordingEvents, part, running
@@ -37,7 +38,8 @@ async def test_submit_gets_id_and_receipt_matches() -> None:
         await events.wait_until(lambda: events.receipts)
     receipt = events.receipts[0]
     assert receipt.smsc_id == outcome.smsc_id
-    assert (receipt.stat, receipt.err, receipt.connector) == ("DELIVRD", "000", "smsc1")
+    assert (receipt.reported, receipt.err, receipt.connector) == ("DELIVRD", "000", "smsc1")
+    assert receipt.status is Status.DELIVERED  # mapped by the connector (DESIGN.md §2)
     assert receipt.done_at is not None
     assert receipt.raw.startswith(f"id:{outcome.smsc_id} ")
     assert sim.submitted[0].destination == "491701234567"
@@ -67,7 +69,7 @@ async def test_magic_destinations_give_failed_receipts(tail: str, stat: str, err
         outcome = await connector.submit(part(1, destination="49170123" + tail))
         await events.wait_until(lambda: events.receipts)
     assert outcome.kind is OutcomeKind.OK
-    assert (events.receipts[0].smsc_id, events.receipts[0].stat) == (outcome.smsc_id, stat)
+    assert (events.receipts[0].smsc_id, events.receipts[0].reported) == (outcome.smsc_id, stat)
     assert events.receipts[0].err == err
 
 

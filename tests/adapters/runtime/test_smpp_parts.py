@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from smsgate.adapters.smpp_server.ingress import PART_HOLD_S, SmppIngress, SubmitRefused
 from smsgate.domain.routing import Route
-from smsgate.services.smpp_ingress import PART_HOLD_S, SmppIngress, SubmitRefused
 from smsgate.smpp.constants import CommandStatus, EsmClass, TlvTag
 from smsgate.smpp.pdu import SubmitSm
 from smsgate.smpp.tlv import Tlv

@@ -20,7 +20,6 @@ from smsgate.domain.states import (
     Status,
     aggregate,
     can_transition,
-    status_from_receipt,
 )
 
 
@@ -51,26 +50,6 @@ def test_transitions(current: Status, new: Status, allowed: bool) -> None:
 
 def test_cancelable_states_are_before_sending() -> None:
     assert {Status.SCHEDULED, Status.QUEUED, Status.PENDING_REVIEW} == CANCELABLE
-
-
-@pytest.mark.parametrize(
-    ("stat", "status"),
-    [
-        ("DELIVRD", Status.DELIVERED),
-        ("delivrd", Status.DELIVERED),
-        ("DELIVERED", Status.DELIVERED),
-        ("EXPIRED", Status.EXPIRED),
-        ("UNDELIV", Status.UNDELIVERED),
-        ("REJECTD", Status.UNDELIVERED),
-        ("DELETED", Status.UNDELIVERED),
-        ("ACCEPTD", Status.SENT),
-        ("ENROUTE", Status.SENT),
-        ("UNKNOWN", Status.SENT),
-        ("garbage", Status.SENT),
-    ],
-)
-def test_receipt_stat_mapping(stat: str, status: Status) -> None:
-    assert status_from_receipt(stat) == status
 
 
 def test_aggregate_waits_for_every_part_then_takes_the_worst() -> None:

@@ -12,9 +12,9 @@ from smsgate.services.admin import (
     NewWebhook,
     SmppLogin,
 )
+from smsgate.services.credentials import check_password
 from smsgate.services.errors import Conflict, NotFound
 from smsgate.services.records import Delivery, Message
-from smsgate.services.smpp_ingress import check_password
 from smsgate.testing.fakes_admin import FakeAdminStore, FakeClock, FakeUrlCheck
 
 

@@ -10,7 +10,6 @@ from smsgate.smpp import (
     MessageState,
     Receipt,
     format_receipt,
-    normalize_message_id,
     parse_receipt,
     stat_to_message_state,
 )
@@ -137,31 +136,6 @@ def test_not_a_receipt(text: str) -> None:
 )
 def test_stat_to_message_state(stat: str, state: MessageState) -> None:
     assert stat_to_message_state(stat) is state
-
-
-@pytest.mark.parametrize(
-    ("raw", "forms"),
-    [
-        ("12345", ("12345", "3039", "74565")),
-        ("0A1B", ("0a1b", "a1b", "2587")),
-        ("00123", ("00123", "123", "7b", "291")),
-        ("0x1F", ("1f", "31")),
-        ("abc-1", ("abc-1",)),
-        ("", ("",)),
-        ("0", ("0",)),
-        ("9" * 70, ("9" * 70,)),  # longer than any message_id: kept literal
-    ],
-)
-def test_normalize_message_id(raw: str, forms: tuple[str, ...]) -> None:
-    assert normalize_message_id(raw) == forms
-
-
-@given(st.integers(0, 2**64))
-def test_hex_and_decimal_ids_of_one_message_meet(value: int) -> None:
-    """An SMSC answering submit_sm_resp in hex and receipting in decimal (or the reverse)."""
-    hex_forms = set(normalize_message_id(format(value, "X")))
-    dec_forms = set(normalize_message_id(str(value)))
-    assert hex_forms & dec_forms
 
 
 @given(receipts)

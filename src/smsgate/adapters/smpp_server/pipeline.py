@@ -20,15 +20,11 @@ from smsgate.adapters.smpp_server.hooks import (
     SessionInfo,
     SubmitResult,
 )
+from smsgate.adapters.smpp_server.ingress import SmppIngress, SubmitRefused
 from smsgate.adapters.store.store import Store
 from smsgate.services.clock import Clock
+from smsgate.services.credentials import check_password, hash_password
 from smsgate.services.records import Account
-from smsgate.services.smpp_ingress import (
-    SmppIngress,
-    SubmitRefused,
-    check_password,
-    hash_password,
-)
 from smsgate.smpp.constants import CommandStatus
 from smsgate.smpp.pdu import CancelSm, DataSm, QuerySm, ReplaceSm, SubmitSm
 

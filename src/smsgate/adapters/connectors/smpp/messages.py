@@ -1,18 +1,24 @@
 """Translation between the connector port values and SMPP PDUs.
 
-`OutboundPart` → submit_sm; deliver_sm / data_sm → `ReceiptEvent` (delivery receipt) or
-`InboundEvent` (a mobile-originated segment). Pure functions; the connector does the I/O.
+`OutboundPart` → submit_sm (TON/NPI derived from the sender here, at the edge: domain/
+senders.py); deliver_sm / data_sm → `ReceiptEvent` (a delivery receipt, its `stat` mapped to
+a domain status by receipts.py) or `InboundEvent` (a mobile-originated segment). Pure
+functions; the connector does the I/O.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from smsgate.adapters.connectors.smpp.receipts import status_from_receipt
 from smsgate.codec.encoding import decode_payload
 from smsgate.codec.errors import CodecError
 from smsgate.codec.udh import split_udh
+from smsgate.domain.errors import InvalidSender
+from smsgate.domain.senders import parse_sender
 from smsgate.services.ports import InboundEvent, OutboundPart, ReceiptEvent
 from smsgate.smpp.constants import EsmClass, MessageState, TlvTag
+from smsgate.smpp.errors import SmppError
 from smsgate.smpp.pdu import DataSm, DeliverSm, SubmitSm
 from smsgate.smpp.receipt import parse_receipt
 from smsgate.smpp.smpp_time import format_smpp_time
@@ -67,7 +73,13 @@ def build_submit_sm(
     source_ton: int | None = None,
     source_npi: int | None = None,
 ) -> SubmitSm:
-    """The submit_sm for one part (SAR TLVs when the part uses SAR concatenation)."""
+    """The submit_sm for one part (SAR TLVs when the part uses SAR concatenation).
+
+    Raises SmppError when the part cannot be written as a submit_sm (an invalid sender)."""
+    try:
+        sender = parse_sender(part.source)
+    except InvalidSender as exc:
+        raise SmppError("the sender cannot be written as source_addr") from exc
     tlvs: tuple[Tlv, ...] = ()
     if part.sar is not None:
         ref, total, seq = part.sar
@@ -80,13 +92,13 @@ def build_submit_sm(
     return SubmitSm(
         sequence_number=sequence_number,
         service_type=system_type_service,
-        source_addr_ton=part.source_ton if source_ton is None else source_ton,
-        source_addr_npi=part.source_npi if source_npi is None else source_npi,
-        source_addr=part.source,
-        dest_addr_ton=part.dest_ton,
-        dest_addr_npi=part.dest_npi,
+        source_addr_ton=sender.ton if source_ton is None else source_ton,
+        source_addr_npi=sender.npi if source_npi is None else source_npi,
+        source_addr=sender.address,
+        dest_addr_ton=1,  # international (the destination is E.164 digits)
+        dest_addr_npi=1,  # ISDN (E.164)
         destination_addr=part.destination,
-        esm_class=part.esm_class,
+        esm_class=EsmClass.UDHI if part.udh else 0,
         validity_period=validity,
         registered_delivery=1 if part.registered_delivery else 0,
         data_coding=part.data_coding,
@@ -135,7 +147,8 @@ def to_receipt(connector: str, pdu: DeliverSm | DataSm) -> ReceiptEvent:
     return ReceiptEvent(
         connector=connector,
         smsc_id=smsc_id,
-        stat=stat.upper(),
+        status=status_from_receipt(stat),
+        reported=stat.upper(),
         err=err,
         done_at=receipt_date(parsed.done_date) if parsed else None,
         raw=raw,

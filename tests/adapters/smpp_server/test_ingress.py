@@ -1,25 +1,26 @@
-"""Pure parts of the SMPP customer pipeline: ids, passwords, IP allow-lists, receipts."""
+"""Pure parts of the SMPP customer pipeline: ids, IP allow-lists, receipts."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from smsgate.adapters.smpp_server.pipeline import ip_allowed
-from smsgate.services.records import Message, NewSmppDelivery
-from smsgate.services.smpp_ingress import (
+from smsgate.adapters.smpp_server.deliver import DeliverSmSpec
+from smsgate.adapters.smpp_server.ingress import (
     SMPP,
     SMPP_PARTS,
     SmppIngress,
-    check_password,
-    hash_password,
     message_state,
     smpp_id,
     split_smpp_id,
 )
-from smsgate.smpp.constants import MessageState
+from smsgate.adapters.smpp_server.pipeline import ip_allowed
+from smsgate.services.records import Message, NewSmppDelivery
+from smsgate.smpp.constants import MessageState, TlvTag
 from smsgate.smpp.receipt import parse_receipt
+from smsgate.smpp.tlv import tlv_value
 
 
 def test_ids_round_trip() -> None:
@@ -28,15 +29,6 @@ def test_ids_round_trip() -> None:
     assert split_smpp_id("msg_1.3") == ("msg_1", 3)
     assert split_smpp_id("msg_1") == ("msg_1", None)
     assert split_smpp_id("a.b") == ("a.b", None)
-
-
-def test_passwords_are_salted_and_checked() -> None:
-    one, two = hash_password("secret1"), hash_password("secret1")
-    assert one != two
-    assert "secret1" not in one
-    assert check_password("secret1", one)
-    assert not check_password("secret2", one)
-    assert not check_password("secret1", "garbage")
 
 
 @pytest.mark.parametrize(
@@ -116,3 +108,52 @@ def test_receipt_only_when_asked() -> None:
     assert ingress.receipts_for(failure_only, None, "delivered", None, 1.0) == []
     assert len(ingress.receipts_for(failure_only, None, "expired", None, 1.0)) == 1
     assert ingress.receipts_for(_message(SMPP, 1), None, "sent", None, 1.0) == []
+
+
+def test_deliver_sm_spec_reads_rows_written_before_it() -> None:
+    """smpp_outbox rows kept by the previous release (a plain JSON dict) read as before."""
+    receipt_row = json.dumps(
+        {
+            "source_addr": "359888123456",
+            "source_addr_ton": 1,
+            "source_addr_npi": 1,
+            "destination_addr": "ACME",
+            "dest_addr_ton": 5,
+            "dest_addr_npi": 0,
+            "esm_class": 4,
+            "data_coding": 0,
+            "short_message_hex": b"id:msg_x stat:DELIVRD".hex(),
+            "receipted_message_id": "msg_x",
+            "message_state": 2,
+        }
+    )
+    pdu = DeliverSmSpec.from_json(receipt_row).to_pdu()
+    assert (pdu.source_addr, pdu.dest_addr_ton, pdu.esm_class) == ("359888123456", 5, 4)
+    assert pdu.short_message == b"id:msg_x stat:DELIVRD"
+    assert tlv_value(pdu.tlvs, TlvTag.RECEIPTED_MESSAGE_ID) == "msg_x"
+    assert tlv_value(pdu.tlvs, TlvTag.MESSAGE_STATE) == 2
+    long_mo = {
+        **json.loads(receipt_row),
+        "short_message_hex": "",
+        "message_payload_hex": (b"x" * 300).hex(),
+    }
+    del long_mo["receipted_message_id"], long_mo["message_state"]
+    spec = DeliverSmSpec.from_json(json.dumps(long_mo))
+    assert spec.short_message == b""
+    assert tlv_value(spec.to_pdu().tlvs, TlvTag.MESSAGE_PAYLOAD) == b"x" * 300
+    assert DeliverSmSpec.from_json(spec.to_json()) == spec
+    assert json.loads(spec.to_json()) == long_mo
+
+
+def test_mo_for_long_text_uses_message_payload() -> None:
+    class Store:
+        smpp_account_ids = frozenset({"acc"})
+
+    ingress = SmppIngress(store=Store(), clock=None, messages=None)  # type: ignore[arg-type]
+    inbound = replace(_message(SMPP, 0), direction="inbound", text="Ж" * 200)
+    (change,) = ingress.mo_for(inbound)
+    assert isinstance(change, NewSmppDelivery)
+    spec = DeliverSmSpec.from_json(change.pdu)
+    assert (spec.short_message, spec.data_coding) == (b"", 8)
+    assert spec.message_payload == "Ж".encode("utf-16-be") * 200
+    assert (spec.source_addr, spec.source_addr_ton, spec.dest_addr_ton) == ("ACME", 5, 1)
