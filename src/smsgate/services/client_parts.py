@@ -5,9 +5,10 @@ Each part is stored as it arrives and keeps its own place (`<message id>.<seq>`)
 are held back until the last one arrives, so the message goes out whole. A group still
 incomplete `hold_s` after its first part ends `failed` (error `incomplete_concatenation`,
 decided by the dispatcher): nothing of it is sent. A repeated part gets the same answer. The
-groups being gathered are kept in memory; a later part whose group this process does not
-hold (its earlier parts were committed by a process that stopped or crashed) finds it in the
-store.
+groups being gathered are kept in memory; a part whose group this process does not hold
+(its earlier parts were committed by a process that stopped or crashed, or the group is
+complete and was let go) finds it in the store; so does a part sent again because its answer
+was lost (a crash, a dropped link): it gets the same answer, not a message of its own.
 
 Protocol-neutral: the adapter decodes its requests, builds the stored `Part` and maps the
 domain errors raised here (TooManyParts and what `MessageService.build` raises) to its own
@@ -95,8 +96,8 @@ class ClientParts:
         key = (account.id, cp.sender, cp.to, cp.ref, cp.total)
         self._expire_groups(now)
         group = self._groups.get(key)
-        if group is None and cp.seq != 1:
-            group = await self._stored_group(key, now)
+        if group is None:
+            group = await self._stored_group(key, cp, now)
         if group is not None and cp.seq in group.texts:
             return group.message.id  # a repeated part: same answer
         first = group is None
@@ -137,10 +138,11 @@ class ClientParts:
             self._messages.wake()
         return group.message.id
 
-    async def _stored_group(self, key: _GroupKey, now: float) -> _Group | None:
-        """The group a later part belongs to when this process does not hold it: its earlier
-        parts were committed by a process that then stopped or crashed (else a restart would
-        make each part a message of its own, held `hold_s` and sent alone)."""
+    async def _stored_group(self, key: _GroupKey, cp: ClientPart, now: float) -> _Group | None:
+        """The group a part belongs to when this process does not hold it: its earlier parts
+        were committed by a process that then stopped or crashed (else a restart would make
+        each part a message of its own, failed when its deadline passes), or the part is one
+        already stored, sent again (the same text under the same number)."""
         account_id, sender, to, ref, total = key
         recent = await self._store.list_messages(
             account_id, limit=20, to_addr=to, since=now - self._hold_s
@@ -153,10 +155,16 @@ class ClientParts:
             if sender and message.from_addr != sender:
                 continue
             parts = await self._store.get_parts(message.id)
-            if len(parts) >= total or any(_part_ref(p) != ref for p in parts):
+            if any(_part_ref(p) != ref for p in parts):
                 continue
-            group = _Group(message, {p.seq: _part_text(p) for p in parts}, message.created_at)
-            self._groups[key] = group
+            texts = {p.seq: _part_text(p) for p in parts}
+            if cp.seq in texts:
+                if texts[cp.seq] == cp.text:
+                    return _Group(message, texts, message.created_at)  # sent again
+                continue  # the reference was used again for another message
+            if len(parts) >= total:
+                continue
+            group = self._groups[key] = _Group(message, texts, message.created_at)
             return group
         return None
 

@@ -188,3 +188,20 @@ async def test_a_group_that_stays_incomplete_fails_and_nothing_of_it_is_sent(rig
     late = await ingress.submit(rig.account, _udh_part(2, 3))
     assert late.rsplit(".", 1)[0] != message_id
     assert await rig.status_of(message_id) == "failed"
+
+
+async def test_a_part_sent_again_after_its_answer_was_lost_gets_the_same_answer(rig: Rig) -> None:
+    # Each part, and the whole group, committed by a process whose answers never reached the
+    # client (a crash): a new process (a new SmppIngress) sees the same parts again.
+    first = await _ingress(rig).submit(rig.account, _udh_part(1, 2))
+    second = await _ingress(rig).submit(rig.account, _udh_part(2, 2))
+    message_id = first.rsplit(".", 1)[0]
+    assert second == f"{message_id}.2"
+    again = _ingress(rig)
+    assert await again.submit(rig.account, _udh_part(2, 2)) == second
+    assert await again.submit(rig.account, _udh_part(1, 2)) == first
+    assert await _stored(rig) == 1
+    assert await rig.wait_status(message_id, "sent") == "sent"
+    # The same reference used again for another text starts a message of its own.
+    other = replace(_udh_part(1, 2), short_message=bytes([5, 0, 3, 0x42, 2, 1]) + b"other")
+    assert (await again.submit(rig.account, other)).rsplit(".", 1)[0] != message_id
