@@ -17,6 +17,7 @@ statuses.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
 from smsgate import codec
@@ -89,15 +90,14 @@ class ClientParts:
         self._origin = origin  # Message.source of the messages gathered here
         self._hold_s = hold_s  # how long the parts of a group may take to arrive
         self._groups: dict[_GroupKey, _Group] = {}
+        self._lookups: dict[_GroupKey, tuple[asyncio.Lock, int]] = {}  # lock, its users
 
     async def add(self, account: Account, cp: ClientPart, now: float) -> str:
         """Store one part; the id of its message. Raises DomainError."""
         check_part_count(account, cp.total)  # before any part of it is stored
         key = (account.id, cp.sender, cp.to, cp.ref, cp.total)
         self._expire_groups(now)
-        group = self._groups.get(key)
-        if group is None:
-            group = await self._stored_group(key, cp, now)
+        group = self._groups.get(key) or await self._find_group(key, cp, now)
         if group is not None and cp.seq in group.texts:
             return group.message.id  # a repeated part: same answer
         first = group is None
@@ -137,6 +137,22 @@ class ClientParts:
         if complete:
             self._messages.wake()
         return group.message.id
+
+    async def _find_group(self, key: _GroupKey, cp: ClientPart, now: float) -> _Group | None:
+        """The stored group, looked up once at a time per group: parts of one message often
+        arrive together, and a second lookup must not miss the group the first one is about
+        to start (each would become a message of its own). Whoever waited finds it held."""
+        lock, users = self._lookups.get(key, (asyncio.Lock(), 0))
+        self._lookups[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return self._groups.get(key) or await self._stored_group(key, cp, now)
+        finally:
+            lock, users = self._lookups[key]
+            if users == 1:
+                del self._lookups[key]
+            else:
+                self._lookups[key] = (lock, users - 1)
 
     async def _stored_group(self, key: _GroupKey, cp: ClientPart, now: float) -> _Group | None:
         """The group a part belongs to when this process does not hold it: its earlier parts

@@ -4,6 +4,7 @@ impossible part numbers, and a group whose parts never all arrive."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -205,3 +206,13 @@ async def test_a_part_sent_again_after_its_answer_was_lost_gets_the_same_answer(
     # The same reference used again for another text starts a message of its own.
     other = replace(_udh_part(1, 2), short_message=bytes([5, 0, 3, 0x42, 2, 1]) + b"other")
     assert (await again.submit(rig.account, other)).rsplit(".", 1)[0] != message_id
+
+
+async def test_parts_that_arrive_together_are_one_message(rig: Rig) -> None:
+    # A window of submits: the parts are in the ingress at the same time, each looking for
+    # its group in the store before the first one has started it.
+    ingress = _ingress(rig)
+    ids = await asyncio.gather(*(ingress.submit(rig.account, _udh_part(s, 3)) for s in (1, 2, 3)))
+    assert len({i.rsplit(".", 1)[0] for i in ids}) == 1
+    assert await _stored(rig) == 1
+    assert await rig.wait_status(ids[0].rsplit(".", 1)[0], "sent") == "sent"
