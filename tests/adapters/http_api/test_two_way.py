@@ -232,3 +232,18 @@ async def test_conversations_from_inbound_messages(api: Api) -> None:
         f"/api/v1/conversations/{PEER}", json={"text": ""}, headers=api.a.auth
     )
     assert_error(empty, 422, "invalid_request", "text")
+
+
+async def test_inbound_to_no_number_is_listed_for_admins(api: Api) -> None:
+    await _inbound(api, "anyone?", destination="+359888999777")
+    await _inbound(api, "hello?", destination="+359888999778")
+    first = await api.client.get("/api/v1/numbers/unrouted?limit=1", headers=api.admin.auth)
+    assert first.status_code == 200
+    [newest] = first.json()
+    assert (newest["text"], newest["reason"]) == ("hello?", "no_number")
+    rest = await api.client.get(
+        "/api/v1/numbers/unrouted", params={"cursor": newest["id"]}, headers=api.admin.auth
+    )
+    assert [u["text"] for u in rest.json()] == ["anyone?"]
+    bad = await api.client.get("/api/v1/numbers/unrouted?limit=0", headers=api.admin.auth)
+    assert_error(bad, 422, "invalid_request", "limit")
