@@ -1,5 +1,4 @@
-"""Lean HTTP/1.1 load generator for bench/e2e.py on raw asyncio streams, and its webhook sink
-(smsgate.testing.sink underneath).
+"""Lean HTTP/1.1 load generator and webhook sink for bench/e2e.py, on raw asyncio streams.
 
 httpx costs more CPU per request than the gateway it would measure (the machine has two cores
 shared by the gateway, the simulator and this process), so both sides speak just enough
@@ -16,14 +15,37 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from smsgate.testing.sink import Received, WebhookSink, read_message
-
 try:
     import orjson
 
     _loads: Callable[[bytes], Any] = orjson.loads
 except ImportError:  # pragma: no cover - orjson is a gateway dependency
     _loads = json.loads
+
+_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+
+class HttpError(Exception):
+    """A response or request this minimal HTTP/1.1 cannot parse."""
+
+
+def _content_length(head: bytes) -> int:
+    """Content-Length of a header block (status or request line first); 0 when absent."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+        if name.strip().lower() == b"transfer-encoding":
+            raise HttpError("chunked bodies are not supported by this load generator")
+    return 0
+
+
+async def read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 message: (header block without the blank line, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = _content_length(head)
+    body = await reader.readexactly(length) if length else b""
+    return head[:-4], body
 
 
 def post_request(host: str, port: int, path: str, key: str, body: bytes) -> bytes:
@@ -102,39 +124,54 @@ async def run_clients(
 
 @dataclass(slots=True)
 class Sink:
-    """A webhook receiver (smsgate.testing's WebhookSink, keeping nothing): records when each
-    message's first `sent` and `delivered` callbacks arrived, counts repeats, and wakes
-    `done` once `expected` messages were delivered."""
+    """A webhook receiver: records when each message's first `sent` and `delivered` callbacks
+    arrived, counts repeats, and wakes `done` once `expected` messages were delivered."""
 
     expected: int
     sent_at: dict[str, float] = field(default_factory=dict)
     delivered_at: dict[str, float] = field(default_factory=dict)
     other: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    requests: int = 0
     bad: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    _sink: WebhookSink | None = None
-
-    @property
-    def port(self) -> int:
-        return self._sink.port if self._sink is not None else 0
-
-    @property
-    def requests(self) -> int:
-        return self._sink.requests if self._sink is not None else 0
+    port: int = 0
+    _server: asyncio.Server | None = None
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def start(self, host: str) -> None:
-        self._sink = WebhookSink(keep=False, on_request=self._record, host=host, backlog=1024)
-        await self._sink.start()
+        self._server = await asyncio.start_server(self._serve, host, 0, backlog=1024)
+        self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        if self._sink is not None:
-            await self._sink.stop()
+        if self._server is not None:
+            self._server.close()
+            # Connections the gateway keeps alive are dropped, not waited for
+            # (Server.close_clients() is Python 3.13+).
+            for writer in list(self._writers):
+                writer.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._server.wait_closed()
 
-    def _record(self, request: Received) -> None:
-        now = time.perf_counter()
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
-            data = _loads(request.body)["data"]
+            while True:
+                try:
+                    _head, body = await read_message(reader)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                writer.write(_OK)
+                self._record(body, time.perf_counter())
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _record(self, body: bytes, now: float) -> None:
+        self.requests += 1
+        try:
+            data = _loads(body)["data"]
             message_id, status = data["id"], data["status"]
         except (ValueError, KeyError, TypeError):
             self.bad += 1

@@ -87,6 +87,7 @@ class WebhookSink:
     """
 
     status: int = 200
+    delay_s: float = 0.0  # a slow receiver: each answer this long after its request
     on_request: Callable[[Received], None] | None = None
     keep: bool = True
     host: str = "127.0.0.1"
@@ -102,8 +103,12 @@ class WebhookSink:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, 0, backlog=self.backlog)
+    async def start(self, port: int = 0) -> None:
+        """Listen on `port` (0: one the system picks; a given one may be reused at once, for
+        a receiver that comes back up where the gateway was calling it)."""
+        self._server = await asyncio.start_server(
+            self._serve, self.host, port, backlog=self.backlog, reuse_address=bool(port)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -139,6 +144,8 @@ class WebhookSink:
                     head, body = await read_message(reader)
                 except (asyncio.IncompleteReadError, ConnectionError, ValueError):
                     return
+                if self.delay_s:
+                    await asyncio.sleep(self.delay_s)
                 self._record(Received(head, body))
                 reason = _REASONS.get(self.status, "X")
                 writer.write(f"HTTP/1.1 {self.status} {reason}\r\n{_EMPTY}".encode())
