@@ -60,4 +60,4 @@ bench: setup
 	$(BIN)/python bench/codec.py
 
 clean:
-	rm -rf $(VENV) .smsgate-demo .coverage .coverage.json web/node_modules $(SWAGGER_DIR)
+	rm -rf $(VENV) .smsgate-demo .coverage .coverage.* web/node_modules $(SWAGGER_DIR)

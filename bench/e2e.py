@@ -23,31 +23,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
-import platform
-import re
 import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import (
+    BIN,
+    HOST,
+    Child,
+    SmscWatch,
+    create_account,
+    machine,
+    percentile,
+    poll,
+    revision,
+    start_simulator,
+)
 from _loadgen import LoadResult, Sink, get_json, post_request, run_clients
 
-T = TypeVar("T")
-HOST = "127.0.0.1"
 RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
-BIN = Path(sys.executable).parent
 # Same workload, same kind of machine (issue 3).
 REFERENCE = {
     "kannel-1.4.5": {"accepts_per_s": 3388, "full_cycle_per_s": 1482},
@@ -78,119 +80,6 @@ connectors = ["sim"]
 """
 
 
-@dataclass(slots=True)
-class Child:
-    """A child process in its own process group, its output going to a log file."""
-
-    name: str
-    proc: asyncio.subprocess.Process
-    log: Path
-    lines: list[str] = field(default_factory=list)
-    _drain: asyncio.Task[None] | None = None
-
-    @classmethod
-    async def spawn(cls, name: str, argv: list[str], log: Path, loop: str) -> Child:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            env={**os.environ, "SMSGATE_LOOP": loop},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log.open("wb"),
-            start_new_session=True,  # its own group: stop() reaches grandchildren too
-        )
-        return cls(name, proc, log)
-
-    async def wait_for_line(self, pattern: str, seconds: float) -> re.Match[str]:
-        """The first stdout line matching `pattern` (bounded: this is a benchmark)."""
-        assert self.proc.stdout is not None
-        async with asyncio.timeout(seconds):
-            while True:
-                raw = await self.proc.stdout.readline()
-                if not raw:
-                    raise RuntimeError(f"{self.name} exited; see {self.log}")
-                line = raw.decode(errors="replace").rstrip()
-                self.lines.append(line)
-                if match := re.search(pattern, line):
-                    return match
-
-    def drain(self) -> None:
-        """Keep reading stdout so that the child never blocks on a full pipe."""
-
-        async def run() -> None:
-            assert self.proc.stdout is not None
-            while line := await self.proc.stdout.readline():
-                self.lines.append(line.decode(errors="replace").rstrip())
-
-        self._drain = asyncio.create_task(run())
-
-    def peak_rss_mb(self) -> float | None:
-        return _proc_status_kb(self.proc.pid, "VmHWM")
-
-    def cpu_s(self) -> float | None:
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    async def stop(self, grace: float = 30.0) -> int | None:
-        """SIGINT (graceful: lets cProfile write its file), then SIGKILL the whole group."""
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                async with asyncio.timeout(grace):
-                    await self.proc.wait()
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                await self.proc.wait()
-        if self._drain is not None:
-            self._drain.cancel()
-        return self.proc.returncode
-
-
-def _proc_status_kb(pid: int, key: str) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
-
-
-async def _poll(check: Callable[[], Awaitable[T | None]], seconds: float, what: str) -> T:
-    """Poll `check` every 50 ms until it returns a value (bounded readiness for a benchmark)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, TimeoutError):
-            value = await check()
-            if value is not None:
-                return value
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-async def _create_account(config: Path) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        str(BIN / "smsgate"),
-        "accounts",
-        "create",
-        "bench",
-        "--admin",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    async with asyncio.timeout(60):
-        out, _ = await proc.communicate()
-    match = re.search(r"API key \(shown once\): (\S+)", out.decode())
-    if proc.returncode != 0 or match is None:
-        raise RuntimeError(f"smsgate accounts create failed: {out.decode()}")
-    return match.group(1)
-
-
 def _requests(n: int, port: int, key: str, callback_url: str | None) -> list[bytes]:
     requests = []
     for i in range(n):
@@ -204,89 +93,6 @@ def _requests(n: int, port: int, key: str, callback_url: str | None) -> list[byt
         body = json.dumps(message).encode()
         requests.append(post_request(HOST, port, "/api/v1/messages", key, body))
     return requests
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@dataclass(slots=True)
-class SmscWatch:
-    """Polls the simulator's /stats (every 20 ms) to time when the last submit_sm arrived and
-    when the last delivery receipt was written."""
-
-    port: int
-    base: dict[str, Any]
-    target: int
-    submitted_at: float | None = None
-    receipts_at: float | None = None
-    last: dict[str, Any] = field(default_factory=dict)
-    receipts_done: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(self) -> None:
-        while self.receipts_at is None:
-            with contextlib.suppress(OSError, TimeoutError):
-                _status, self.last = await get_json(HOST, self.port, "/stats")
-                now = time.perf_counter()
-                if self.submitted_at is None and self._done("submitted"):
-                    self.submitted_at = now
-                if self._done("receipts_sent"):
-                    self.receipts_at = now
-                    self.receipts_done.set()
-            await asyncio.sleep(0.02)
-
-    def _done(self, key: str) -> bool:
-        return bool(self.last[key] - self.base[key] >= self.target)
-
-
-# The simulator of `smsgate simulator smpp`, run through its Python API because the command has
-# no option for the simulator's deliver_sm window (10 per session). With 10, receipts queue
-# behind the gateway's commit latency and arrive seconds late instead of `receipt_delay` after
-# their submit, which is not the workload of issue 3; --smsc-window 10 shows that effect.
-SIMULATOR = """
-import asyncio, json, signal, sys
-from smsgate.cli import _run
-from smsgate.simulators.smsc import SmscSimulatorConfig, run_simulator
-
-async def main():
-    task = asyncio.create_task(run_simulator(SmscSimulatorConfig(**json.loads(sys.argv[1])), 0))
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    task.cancel()
-    return 0
-
-sys.exit(_run(main()))
-"""
-
-
-def _simulator_argv(receipt_delay: float, window: int) -> list[str]:
-    config = {
-        "host": HOST,
-        "port": 0,
-        "system_id": "bench",
-        "password": "bench",
-        "receipt_delay": receipt_delay,
-        "window": window,
-    }
-    return [sys.executable, "-c", SIMULATOR, json.dumps(config)]
-
-
-async def _start_simulator(tmp: Path, args: argparse.Namespace) -> tuple[Child, int, int]:
-    sim = await Child.spawn(
-        "simulator",
-        _simulator_argv(args.receipt_delay, args.smsc_window),
-        tmp / "simulator.log",
-        args.loop,
-    )
-    smpp = await sim.wait_for_line(r"listening on [\d.]+:(\d+)", 30)
-    control = await sim.wait_for_line(r"control API on http://[\d.]+:(\d+)", 30)
-    sim.drain()
-    return sim, int(smpp.group(1)), int(control.group(1))
 
 
 async def _start_gateway(
@@ -308,19 +114,21 @@ async def _start_gateway(
         status, _ = await get_json(HOST, port, "/readyz", seconds=2)
         return True if status == 200 else None
 
-    await _poll(ready, 30, "the gateway's /readyz")
+    await poll(ready, 30, "the gateway's /readyz")
     return gateway, port
 
 
 async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -> dict[str, Any]:
-    sim, smpp_port, control_port = await _start_simulator(tmp, args)
+    sim, smpp_port, control_port = await start_simulator(
+        tmp, receipt_delay=args.receipt_delay, window=args.smsc_window, loop=args.loop
+    )
     children.append(sim)
     config = tmp / "smsgate.toml"
     extra = "\n".join(args.setting)
     config.write_text(
         CONFIG.format(data=tmp, host=HOST, smpp_port=smpp_port, window=args.window, extra=extra)
     )
-    key = await _create_account(config)
+    _account, key = await create_account(config)
     gateway, http_port = await _start_gateway(config, tmp, args.profile, args.loop)
     children.append(gateway)
 
@@ -328,7 +136,7 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
         _status, stats = await get_json(HOST, control_port, "/stats")
         return stats if stats and stats["bound"] >= 1 else None
 
-    before = await _poll(
+    before = await poll(
         bound, 30, f"the gateway to bind to the simulator (see {tmp}/*.log; try --loop asyncio)"
     )
     sink = Sink(expected=args.n)
@@ -388,8 +196,8 @@ def _figures(
             "the simulator's last receipt" if args.no_callbacks else "the last delivered callback"
         ),
         "accept_latency_ms": {
-            "p50": round(_percentile(load.latencies, 0.50) * 1000, 2),
-            "p99": round(_percentile(load.latencies, 0.99) * 1000, 2),
+            "p50": round(percentile(load.latencies, 0.50) * 1000, 2),
+            "p99": round(percentile(load.latencies, 0.99) * 1000, 2),
             "max": round(max(load.latencies, default=float("nan")) * 1000, 2),
         },
         "seconds": {
@@ -412,41 +220,6 @@ def _figures(
         "duplicate_callbacks": sink.duplicates,
         "other_callbacks": sink.other,
         "simulator_stats": watch.last,
-    }
-
-
-def _revision() -> str:
-    """The commit measured, with "+dirty" when src/ has uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.find_spec("smsgate")
-    origin = Path(spec.origin).resolve().parent if spec and spec.origin else None
-    if origin is not None and not origin.is_relative_to(root / "src"):
-        return f"smsgate from {origin} (PYTHONPATH), not this checkout"
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, check=True
-        ).stdout.decode()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head.strip() + ("+dirty" if dirty.strip() else "")
-
-
-def _machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "loadavg_at_start": list(os.getloadavg()),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
     }
 
 
@@ -478,7 +251,7 @@ async def _main(args: argparse.Namespace) -> int:
     children: list[Child] = []
     started = time.time()
     try:
-        machine, revision = _machine(), _revision()
+        machine_info, measured = machine(), revision()
         figures = await _measure(args, tmp, children)
     finally:
         codes = {c.name: await c.stop() for c in reversed(children)}
@@ -489,7 +262,7 @@ async def _main(args: argparse.Namespace) -> int:
     result = {
         "benchmark": "e2e",
         "timestamp": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
-        "revision": revision,
+        "revision": measured,
         "n": args.n,
         "concurrency": args.concurrency,
         "receipt_delay_s": args.receipt_delay,
@@ -505,7 +278,7 @@ async def _main(args: argparse.Namespace) -> int:
         "exit_codes": codes,
         "target_full_cycle_per_s": TARGET_FULL_CYCLE,
         "reference": REFERENCE,
-        "machine": machine,
+        "machine": machine_info,
     }
     _print(result)
     if not (args.profile or args.no_callbacks):
@@ -513,6 +286,20 @@ async def _main(args: argparse.Namespace) -> int:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {RESULTS}")
     return 0 if result["not_delivered"] == 0 and result["accepted"] == args.n else 1
+
+
+# Kept until bench/webhooks.py imports bench/_harness.py: it imports these names from here.
+_machine, _poll, _revision = machine, poll, revision
+
+
+async def _create_account(config: Path) -> str:
+    return (await create_account(config))[1]
+
+
+async def _start_simulator(tmp: Path, args: argparse.Namespace) -> tuple[Child, int, int]:
+    return await start_simulator(
+        tmp, receipt_delay=args.receipt_delay, window=args.smsc_window, loop=args.loop
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import resource
 import shutil
 import socket
@@ -41,35 +40,35 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import (
+    BIN,
+    HOST,
+    Child,
+    SmscWatch,
+    create_account,
+    machine,
+    percentile,
+    poll,
+    revision,
+    start_simulator,
+)
 from _loadgen import get_json
-from e2e import BIN, HOST, Child, SmscWatch, _machine, _percentile, _poll, _revision
-from e2e import _start_simulator as start_simulator
 from smsgate.smpp import (
-    NEED_DATA,
-    BindTransceiver,
-    BindTransceiverResp,
     CommandStatus,
-    Connection,
     DeliverSm,
-    DeliverSmResp,
-    EnquireLink,
-    EnquireLinkResp,
     EsmClass,
     Pdu,
-    Role,
     SubmitSm,
     SubmitSmResp,
     TlvTag,
-    Unbind,
-    UnbindResp,
     tlv_value,
 )
-from smsgate.smpp.connection import CLOSED
+from smsgate.testing.esme import EsmeProtocol, connect
 
 RESULTS = Path(__file__).resolve().parent / "results" / "smpp_ingress.json"
 TARGET = 3000  # durable submits/s (issue 4)
@@ -143,45 +142,18 @@ class Phase:
         )
 
 
-class Esme(asyncio.Protocol):
-    """The benchmark's ESME: bytes in → Connection → events; window-full pipelining out."""
+class Esme(EsmeProtocol):
+    """The benchmark's ESME (smsgate.testing's): window-full pipelining of the running
+    phase's submit_sm, its responses and receipts counted."""
 
     def __init__(self, window: int) -> None:
-        self.conn = Connection(Role.ESME, window=window)
-        self.transport: asyncio.Transport | None = None
+        super().__init__(window=window)
         self.phase: Phase | None = None
-        self.replies: dict[int, asyncio.Future[Pdu]] = {}
-        self.closed = asyncio.get_running_loop().create_future()
         self.other_pdus: dict[str, int] = {}
-
-    # -- asyncio.Protocol --------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(exc)
-        for future in self.replies.values():
-            if not future.done():
-                future.set_exception(ConnectionError("the gateway closed the bind"))
-
-    def data_received(self, data: bytes) -> None:
-        conn = self.conn
-        conn.receive_data(data)
-        out: list[bytes] = []
-        while True:
-            event = conn.next_event()
-            if event is NEED_DATA or event is CLOSED:
-                break
-            self._handle(event, out)
-        self._pump(out)
-        if out and self.transport is not None:
-            self.transport.write(b"".join(out))
 
     # -- events ------------------------------------------------------------------------
 
-    def _handle(self, pdu: Pdu, out: list[bytes]) -> None:
+    def handle(self, pdu: Pdu, out: list[bytes]) -> None:
         phase = self.phase
         if isinstance(pdu, SubmitSmResp) and phase is not None:
             now = time.perf_counter()
@@ -193,19 +165,18 @@ class Esme(asyncio.Protocol):
             if phase.responses == phase.n:
                 phase.last_resp = now
                 phase.answered.set()
-        elif isinstance(pdu, DeliverSm):
-            out.append(self.conn.send(DeliverSmResp(sequence_number=pdu.sequence_number)))
-            if pdu.esm_class & EsmClass.DELIVERY_RECEIPT and phase is not None:
-                self._receipt(phase, pdu)
-            else:
-                self.other_pdus["deliver_sm"] = self.other_pdus.get("deliver_sm", 0) + 1
-        elif isinstance(pdu, EnquireLink):
-            out.append(self.conn.send(EnquireLinkResp(sequence_number=pdu.sequence_number)))
-        elif pdu.sequence_number in self.replies:
-            self.replies.pop(pdu.sequence_number).set_result(pdu)
         else:
-            name = type(pdu).__name__
-            self.other_pdus[name] = self.other_pdus.get(name, 0) + 1
+            super().handle(pdu, out)
+
+    def on_deliver_sm(self, pdu: DeliverSm) -> None:
+        if pdu.esm_class & EsmClass.DELIVERY_RECEIPT and self.phase is not None:
+            self._receipt(self.phase, pdu)
+        else:
+            self.other_pdus["deliver_sm"] = self.other_pdus.get("deliver_sm", 0) + 1
+
+    def on_unexpected(self, pdu: Pdu) -> None:
+        name = type(pdu).__name__
+        self.other_pdus[name] = self.other_pdus.get(name, 0) + 1
 
     def _receipt(self, phase: Phase, pdu: DeliverSm) -> None:
         rid = tlv_value(pdu.tlvs, TlvTag.RECEIPTED_MESSAGE_ID)
@@ -219,7 +190,7 @@ class Esme(asyncio.Protocol):
                 phase.last_receipt = time.perf_counter()
                 phase.receipted.set()
 
-    def _pump(self, out: list[bytes]) -> None:
+    def after_events(self, out: list[bytes]) -> None:
         """Fill the window with submit_sm of the running phase."""
         phase = self.phase
         if phase is None:
@@ -232,63 +203,18 @@ class Esme(asyncio.Protocol):
             phase.sent_at[seq] = now
             phase.sent += 1
 
-    # -- requests ----------------------------------------------------------------------
-
-    async def request(self, pdu: Pdu, seconds: float = 10.0) -> Pdu:
-        future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
-        self.replies[pdu.sequence_number] = future
-        assert self.transport is not None
-        self.transport.write(self.conn.send(pdu))
-        async with asyncio.timeout(seconds):
-            return await future
-
-    async def bind(self) -> None:
-        resp = await self.request(
-            BindTransceiver(
-                sequence_number=self.conn.next_sequence(), system_id=SYSTEM_ID, password=PASSWORD
-            )
-        )
-        if not isinstance(resp, BindTransceiverResp) or resp.command_status != 0:
-            raise RuntimeError(f"bind refused: {resp!r}")
-
-    async def unbind(self) -> None:
-        with contextlib.suppress(TimeoutError, ConnectionError):
-            resp = await self.request(Unbind(sequence_number=self.conn.next_sequence()), 5)
-            assert isinstance(resp, UnbindResp)
-        if self.transport is not None:
-            self.transport.close()
-
     async def run(self, phase: Phase, seconds: float) -> None:
         """Send the phase's N submit_sm; return when all are answered (and receipted)."""
         self.phase = phase
         phase.started = time.perf_counter()
         out: list[bytes] = []
-        self._pump(out)
-        assert self.transport is not None
-        self.transport.write(b"".join(out))
+        self.after_events(out)
+        self.write(out)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await phase.answered.wait()
                 if phase.registered_delivery:
                     await phase.receipted.wait()
-
-
-async def _create_account(config: Path) -> tuple[str, str]:
-    """`smsgate accounts create bench --admin`: (account id, admin API key)."""
-    proc = await asyncio.create_subprocess_exec(
-        str(BIN / "smsgate"),
-        *("accounts", "create", "bench", "--admin", "--config", str(config)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    async with asyncio.timeout(60):
-        out, _ = await proc.communicate()
-    text = out.decode()
-    account = re.search(r"account (\S+) \(", text)
-    key = re.search(r"API key \(shown once\): (\S+)", text)
-    if proc.returncode != 0 or account is None or key is None:
-        raise RuntimeError(f"smsgate accounts create failed: {text}")
-    return account.group(1), key.group(1)
 
 
 @dataclass(slots=True)
@@ -363,8 +289,8 @@ def _phase_figures(
             round(phase.n / (phase.last_resp - t0), 1) if phase.answered.is_set() else None
         ),
         "submit_resp_latency_ms": {
-            "p50": round(_percentile(lat, 0.50) * 1000, 2),
-            "p99": round(_percentile(lat, 0.99) * 1000, 2),
+            "p50": round(percentile(lat, 0.50) * 1000, 2),
+            "p99": round(percentile(lat, 0.99) * 1000, 2),
             "max": round(max(lat, default=float("nan")) * 1000, 2),
         },
         "forwarded_to_smsc_per_s": round(phase.n / (smsc_at - t0), 1) if smsc_at else None,
@@ -425,7 +351,9 @@ async def _get_stats(control_port: int) -> tuple[int, Any]:
 
 
 async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -> dict[str, Any]:
-    sim, sim_port, control_port = await start_simulator(tmp, args)
+    sim, sim_port, control_port = await start_simulator(
+        tmp, receipt_delay=args.receipt_delay, window=args.smsc_window, loop=args.loop
+    )
     children.append(sim)
     config = tmp / "smsgate.toml"
     config.write_text(
@@ -438,7 +366,7 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
             extra="\n".join(args.setting),
         )
     )
-    account, key = await _create_account(config)
+    account, key = await create_account(config)
     gateway, http_port, smpp_port = await _start_gateway(config, tmp, args, children)
     await _smpp_login(http_port, account, key)
 
@@ -447,10 +375,9 @@ async def _measure(args: argparse.Namespace, tmp: Path, children: list[Child]) -
         return True if stats and stats["bound"] >= 1 else None
 
     if not args.ingress_only:
-        await _poll(bound, 30, f"the gateway to bind to the simulator (see {tmp}/*.log)")
-    loop = asyncio.get_running_loop()
-    _transport, esme = await loop.create_connection(lambda: Esme(args.window), HOST, smpp_port)
-    await esme.bind()
+        await poll(bound, 30, f"the gateway to bind to the simulator (see {tmp}/*.log)")
+    esme = await connect(lambda: Esme(args.window), HOST, smpp_port)
+    await esme.bind(SYSTEM_ID, PASSWORD, seconds=10)
     try:
         submit = await _phase(esme, gateway, control_port, 0, args)
         receipts = None if args.ingress_only else await _phase(esme, gateway, control_port, 1, args)
@@ -524,7 +451,7 @@ async def _main(args: argparse.Namespace) -> int:
     children: list[Child] = []
     started = time.time()
     try:
-        machine, revision = _machine(), _revision()
+        machine_info, measured = machine(), revision()
         figures = await _measure(args, tmp, children)
     finally:
         codes = {c.name: await c.stop() for c in reversed(children)}
@@ -535,7 +462,7 @@ async def _main(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {
         "benchmark": "smpp_ingress",
         "timestamp": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
-        "revision": revision,
+        "revision": measured,
         "command": " ".join([".venv/bin/python", "bench/smpp_ingress.py", *sys.argv[1:]]),
         "n": args.n,
         "window": args.window,
@@ -555,7 +482,7 @@ async def _main(args: argparse.Namespace) -> int:
         "exit_codes": codes,
         "target_acked_submits_per_s": TARGET,
         "goal_acked_submits_per_s": GOAL,
-        "machine": machine,
+        "machine": machine_info,
     }
     result["lost"] = _lost(result, args.n)
     _print(result)

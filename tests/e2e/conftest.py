@@ -15,7 +15,7 @@ from smsgate.bootstrap import Gateway
 from smsgate.config import ConnectorSettings, RouteSettings, Settings
 from smsgate.services.admin import NewAccount, SmppLogin
 from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
-from tests.e2e.sink import WebhookSink
+from smsgate.testing.sink import WebhookSink
 
 
 @dataclass

@@ -18,6 +18,8 @@ from typing import Any
 
 import asyncpg
 
+from smsgate.testing.sink import Received, WebhookSink
+
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
 FINAL = frozenset({"delivered", "undelivered", "expired", "failed", "rejected", "canceled"})
 
@@ -240,58 +242,42 @@ async def _until_restarted(gw: GatewayProcess, old_port: int) -> None:
 
 # ---- webhook sink -------------------------------------------------------------------------
 
-_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-
 
 @dataclass
 class EventSink:
-    """Records every webhook POST by event id; outlives the gateway processes."""
+    """Records every webhook POST by event id; outlives the gateway processes (the server
+    is smsgate.testing's WebhookSink)."""
 
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id → body
     repeats: int = 0  # the same event id again (allowed: at-least-once)
     conflicting: int = 0  # the same event id with a different body (never allowed)
     final: dict[str, str] = field(default_factory=dict)  # message id → final status seen
-    requests: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _sink: WebhookSink | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cb"
 
+    @property
+    def port(self) -> int:
+        return self._sink.port if self._sink is not None else 0
+
+    @property
+    def requests(self) -> int:
+        return self._sink.requests if self._sink is not None else 0
+
     async def __aenter__(self) -> EventSink:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=512)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._sink = WebhookSink(keep=False, on_request=self._record)
+        await self._sink.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2):
-                await self._server.wait_closed()
+        assert self._sink is not None
+        await self._sink.stop()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                try:
-                    _status, body = await _read_request(reader)
-                except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-                    return
-                self._record(body)
-                writer.write(_OK)
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    def _record(self, body: bytes) -> None:
-        self.requests += 1
-        event = json.loads(body)
+    def _record(self, request: Received) -> None:
+        event = json.loads(request.body)
         known = self.events.get(event["id"])
         if known is not None:
             self.repeats += 1
@@ -309,16 +295,6 @@ class EventSink:
             while not predicate():
                 self.changed.clear()
                 await self.changed.wait()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    return 0, await reader.readexactly(length) if length else b""
 
 
 # ---- the database afterwards --------------------------------------------------------------

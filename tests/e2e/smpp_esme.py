@@ -14,35 +14,22 @@ receipted_message_id (a receipt may come again after a crash: at least once).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from smsgate.smpp import (
-    CLOSED,
-    NEED_DATA,
-    BindTransceiver,
-    BindTransceiverResp,
     CommandStatus,
-    Connection,
     DeliverSm,
-    DeliverSmResp,
-    EnquireLink,
-    EnquireLinkResp,
     EsmClass,
     Pdu,
-    ProtocolViolation,
-    Role,
     SubmitSm,
     SubmitSmResp,
     TlvTag,
-    Unbind,
-    UnbindResp,
     parse_receipt,
     tlv_value,
 )
+from smsgate.testing.esme import BindRefused, EsmeProtocol
 from tests.e2e.procs import GatewayProcess
 
 # Refusals that mean "not now": the submission is queued again.
@@ -72,77 +59,28 @@ class EsmeRecord:
         return sum(n - 1 for n in self.receipts.values())
 
 
-class _Link(asyncio.Protocol):
-    """One TCP connection to the gateway: bytes in → Connection → the ESME's handlers."""
+class _Link(EsmeProtocol):
+    """One TCP connection to the gateway (smsgate.testing's ESME protocol), its submit_sm
+    responses and deliver_sm handed to the CrashEsme."""
 
     def __init__(self, esme: CrashEsme) -> None:
+        super().__init__(window=esme.window)
         self.esme = esme
-        self.conn = Connection(Role.ESME, window=esme.window)
-        self.transport: asyncio.Transport | None = None
         self.outstanding: dict[int, int] = {}  # sequence_number → submission
-        self.replies: dict[int, asyncio.Future[Pdu]] = {}
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.bound = False
+        self.violations = esme.record.violations  # protocol errors of the gateway
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for future in self.replies.values():
-            if not future.done():
-                future.set_exception(ConnectionError("the gateway closed the connection"))
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        self.conn.receive_data(data)
-        out: list[bytes] = []
-        while True:
-            try:
-                event = self.conn.next_event()
-            except ProtocolViolation as exc:
-                self.esme.record.violations.append(f"{type(exc).__name__}: {exc}")
-                if exc.fatal:
-                    self.close()
-                    return
-                continue
-            if event is NEED_DATA or event is CLOSED:
-                break
-            self._handle(event, out)
-        if self.bound:
-            self.esme.pump(self, out)
-        self.write(out)
-
-    def write(self, out: list[bytes]) -> None:
-        if out and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"".join(out))
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    def _handle(self, pdu: Pdu, out: list[bytes]) -> None:
+    def handle(self, pdu: Pdu, out: list[bytes]) -> None:
         if isinstance(pdu, SubmitSmResp):
             self.esme.answered(self.outstanding.pop(pdu.sequence_number), pdu)
-        elif isinstance(pdu, DeliverSm):
-            out.append(self.conn.send(DeliverSmResp(sequence_number=pdu.sequence_number)))
-            self.esme.delivered(pdu)
-        elif isinstance(pdu, EnquireLink):
-            out.append(self.conn.send(EnquireLinkResp(sequence_number=pdu.sequence_number)))
-        elif isinstance(pdu, Unbind):
-            self.bound = False  # the gateway is stopping: nothing more may be submitted
-            out.append(self.conn.send(UnbindResp(sequence_number=pdu.sequence_number)))
-        elif pdu.sequence_number in self.replies:
-            self.replies.pop(pdu.sequence_number).set_result(pdu)
         else:
-            self.esme.record.violations.append(f"unexpected {type(pdu).__name__}")
+            super().handle(pdu, out)
 
-    async def request(self, pdu: Pdu) -> Pdu:
-        future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
-        self.replies[pdu.sequence_number] = future
-        self.write([self.conn.send(pdu)])
-        async with asyncio.timeout(WAIT_S):
-            return await future
+    def on_deliver_sm(self, pdu: DeliverSm) -> None:
+        self.esme.delivered(pdu)
+
+    def after_events(self, out: list[bytes]) -> None:
+        if self.bound:
+            self.esme.pump(self, out)
 
 
 class CrashEsme:
@@ -216,12 +154,10 @@ class CrashEsme:
             raise AssertionError(f"the gateway refused an SMPP connection on port {port}")
 
     async def _bind(self, link: _Link) -> None:
-        seq = link.conn.next_sequence()
-        pdu = BindTransceiver(sequence_number=seq, system_id=self.system_id, password=self.password)
-        resp = await link.request(pdu)
-        if not isinstance(resp, BindTransceiverResp) or resp.command_status != 0:
-            raise AssertionError(f"bind refused: {resp!r}")
-        link.bound = True
+        try:
+            await link.bind(self.system_id, self.password, WAIT_S)
+        except BindRefused as exc:
+            raise AssertionError(str(exc)) from exc
         self.record.binds += 1
 
     def _lost(self, link: _Link) -> None:
@@ -243,11 +179,7 @@ class CrashEsme:
         link = self._link
         if link is None or not link.bound:
             return
-        with contextlib.suppress(ConnectionError, TimeoutError):
-            resp = await link.request(Unbind(sequence_number=link.conn.next_sequence()))
-            assert isinstance(resp, UnbindResp), resp
-        link.close()
-        await link.closed
+        await link.unbind(WAIT_S)
 
     # -- traffic -----------------------------------------------------------------------------
 

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from smsgate.testing.sink import Received
 from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.e2e.kannel import daemon
 from tests.e2e.kannel.daemon import Kannel, running_kannel
-from tests.e2e.sink import Received
 
 pytestmark = pytest.mark.skipif(
     not daemon.installed(),

@@ -16,10 +16,10 @@ import pytest
 
 from smsgate.bootstrap import Gateway
 from smsgate.config import Settings
+from smsgate.testing.sink import WebhookSink
 from tests.adapters.webhook_client.fake_dns import FakeDns
 from tests.adapters.webhook_client.test_url_guard import LOOPBACK_SPELLINGS
 from tests.e2e.conftest import Env
-from tests.e2e.sink import WebhookSink
 
 PUBLIC = "93.184.216.34"
 NUMBER = "+359885000200"

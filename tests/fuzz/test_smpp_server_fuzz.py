@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 from smsgate.smpp import (
     BindTransceiver,
-    BindTransceiverResp,
     EnquireLink,
     Pdu,
     SmppError,
@@ -36,6 +35,7 @@ from smsgate.smpp import (
     encode,
 )
 from smsgate.smpp.constants import CommandStatus
+from smsgate.testing.esme import EsmeProtocol, connect
 from tests.e2e.conftest import Env, add_smpp_login, running_env
 from tests.fuzz.budget import SOCKET_FRAMES
 from tests.fuzz.mutate import corpus, mutate
@@ -57,67 +57,38 @@ async def read_pdu(reader: asyncio.StreamReader) -> Pdu:
 
 
 class GoodEsme:
-    """A well-behaved customer: bound transceiver, one submit at a time."""
+    """A well-behaved customer: bound transceiver, one submit at a time (smsgate.testing's
+    ESME, which answers the server's deliver_sm and enquire_link)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.seq = 1
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.esme: EsmeProtocol | None = None
 
     async def bind(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(
-            "127.0.0.1", self.port, local_addr=("127.0.0.1", 0)
+        self.esme = await connect(
+            lambda: EsmeProtocol(window=1), "127.0.0.1", self.port, local_addr=("127.0.0.1", 0)
         )
-        self.writer.write(
-            encode(
-                BindTransceiver(
-                    sequence_number=self._next(), system_id=SYSTEM_ID, password=PASSWORD
-                )
-            )
-        )
-        resp = await self._answer()
-        assert isinstance(resp, BindTransceiverResp)
-        assert resp.command_status == CommandStatus.ESME_ROK
-
-    def _next(self) -> int:
-        self.seq += 1
-        return self.seq
-
-    async def _answer(self) -> Pdu:
-        assert self.reader is not None
-        async with asyncio.timeout(WAIT):
-            while True:
-                pdu = await read_pdu(self.reader)
-                if pdu.command_id & 0x80000000:  # a response (generic_nack included)
-                    return pdu
-                # A deliver_sm (a receipt) or enquire_link from the server: answer it.
-                assert self.writer is not None
-                self.writer.write(encode(pdu.make_resp()))  # type: ignore[attr-defined]
+        await self.esme.bind(SYSTEM_ID, PASSWORD, WAIT)
 
     async def submit(self, n: int) -> None:
-        assert self.writer is not None
-        self.writer.write(
-            encode(
-                SubmitSm(
-                    sequence_number=self._next(),
-                    source_addr="GOOD",
-                    source_addr_ton=5,
-                    destination_addr=f"35988877{n % 10000:04d}"[:12],
-                    short_message=f"still working {n}".encode(),
-                )
-            )
+        assert self.esme is not None
+        pdu = SubmitSm(
+            sequence_number=self.esme.conn.next_sequence(),
+            source_addr="GOOD",
+            source_addr_ton=5,
+            destination_addr=f"35988877{n % 10000:04d}"[:12],
+            short_message=f"still working {n}".encode(),
         )
-        resp = await self._answer()
+        resp = await self.esme.request(pdu, WAIT)
         assert isinstance(resp, SubmitSmResp), resp
         assert resp.command_status == CommandStatus.ESME_ROK, resp
+        assert self.esme.violations == []
         TRIED["good_submits"] += 1
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
+        if self.esme is not None:
+            self.esme.close()
+            await self.esme.closed
 
 
 def _address(n: int) -> str:

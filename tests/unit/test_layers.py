@@ -47,7 +47,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "adapters": PROTOCOL | {"domain", "services"} | EDGE,
     "runtime": PROTOCOL | {"domain", "services", "adapters"} | EDGE,
     "simulators": PROTOCOL | {"adapters"} | EDGE,
-    # In-memory fakes of the services' ports, shared by tests and benchmarks.
+    # Test support (fakes of the services' ports, webhook sink, ESME): tests and benchmarks.
     "testing": PROTOCOL | {"domain", "services"},
     "config": frozenset({"domain", "errors"}),
     "errors": frozenset(),

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from smsgate.domain.numbers import normalize
@@ -57,6 +57,7 @@ class Dispatcher:
         poll_s: float = 0.5,
         max_in_flight: int = 2000,
         expiry_sweep_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -68,6 +69,7 @@ class Dispatcher:
         self._poll_s = poll_s
         self._max_in_flight = max_in_flight
         self._expiry_sweep_s = expiry_sweep_s
+        self._monotonic = monotonic  # how long hand-offs have waited (tests step it)
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -77,6 +79,10 @@ class Dispatcher:
         self._running = False
         self._caught_up = False  # the last claim took every due part
         self._handoffs = HandoffBook()
+        self._waiting = False  # the loop waits for a wake or its poll
+        # Set each time the loop goes to wait and each time a part is done: what to watch
+        # (after clearing it) for `idle` and `in_flight` to change, instead of sleeping.
+        self.progress = asyncio.Event()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -84,6 +90,11 @@ class Dispatcher:
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+    @property
+    def idle(self) -> bool:
+        """The loop went round since the last wake and waits; parts may still be in flight."""
+        return self._waiting and not self._wakeup.is_set()
 
     def _busy(self) -> int:
         book = self._handoffs
@@ -125,7 +136,7 @@ class Dispatcher:
             # whose sending was cut short).
             return
         if book.must_wait(slot.ticket):
-            book.park(Waiting(slot.ticket, time.monotonic(), slot.parts, due))
+            book.park(Waiting(slot.ticket, self._monotonic(), slot.parts, due))
             self._wakeup.set()  # a claim clears the way
             return
         self.handed_off += self._start_parts(due, handed_off=True)
@@ -176,7 +187,7 @@ class Dispatcher:
             self._wakeup.clear()
             # A lease must not run out while its parts wait here: after a quarter of it,
             # they go back to the queue.
-            stale = self._handoffs.stale(time.monotonic() - self._lease_s / 4)
+            stale = self._handoffs.stale(self._monotonic() - self._lease_s / 4)
             try:
                 await self._requeue(stale)
             except Exception:
@@ -192,9 +203,14 @@ class Dispatcher:
                 except Exception:
                     log.exception("claiming due parts failed")
             if claimed == 0 or claimed >= room or not any_up:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_s):
-                        await self._wakeup.wait()
+                self._waiting = True
+                self.progress.set()
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._poll_s):
+                            await self._wakeup.wait()
+                finally:
+                    self._waiting = False
 
     async def _claim(self, limit: int) -> int:
         # Everything queued before this point is in the claim's view (the writer runs it
@@ -242,6 +258,7 @@ class Dispatcher:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self.progress.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("sending a part failed", exc_info=task.exception())
         # Room for more: claim again if the queue may hold due parts (else hand-offs fill it).

@@ -3,7 +3,7 @@
 `codec.encode`/`codec.decode` try these first. Each function returns None as soon as
 anything is unusual (a limit reached, a wrong type, a truncated frame) and the table-driven
 path in codec.py then produces the result or the precise error, so both paths behave the
-same; tests/unit/smpp/test_roundtrip.py checks that on valid and damaged frames.
+same; tests/fuzz/test_smpp_roundtrip.py checks that on valid and damaged frames.
 """
 
 from __future__ import annotations

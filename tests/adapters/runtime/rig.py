@@ -22,9 +22,13 @@ from smsgate.services.records import Account
 class FakeClock:
     def __init__(self, start: float = 1_800_000_000.0) -> None:
         self.t = start
+        self.mono = 0.0  # the dispatcher's monotonic clock (how long hand-offs waited)
 
     def now(self) -> float:
         return self.t
+
+    def monotonic(self) -> float:
+        return self.mono
 
 
 @dataclass
@@ -38,6 +42,7 @@ class ScriptedConnector:
     seen: list[OutboundPart] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     hold: asyncio.Event | None = None  # when set, answers wait for it
+    waiting: int = 0  # submits waiting for `hold`
 
     @property
     def is_up(self) -> bool:
@@ -53,8 +58,12 @@ class ScriptedConnector:
         kind = self.script[min(len(self.seen), len(self.script) - 1)]
         self.seen.append(part)
         self.changed.set()
-        if self.hold is not None:
-            await self.hold.wait()
+        if self.hold is not None and not self.hold.is_set():
+            self.waiting += 1
+            try:
+                await self.hold.wait()
+            finally:
+                self.waiting -= 1
         if kind == OutcomeKind.OK:
             return SubmitOutcome(kind=kind, smsc_id=f"{self.name}-{len(self.seen)}")
         return SubmitOutcome(kind=kind, status=0x45, error="ESME_RSUBMITFAIL")
@@ -67,6 +76,7 @@ class Rig:
     messages: MessageService
     dispatcher: Dispatcher
     account: Account
+    connectors: dict[str, ScriptedConnector] = field(default_factory=dict)
 
     async def send(self, to: str = "+359888123456", **kw: object) -> str:
         req = SendRequest(to=to, sender="ACME", text=str(kw.pop("text", "hi")), **kw)  # type: ignore[arg-type]
@@ -84,12 +94,24 @@ class Rig:
                 await self.dispatcher_settled()
         return status
 
+    def _settled(self) -> bool:
+        held = sum(c.waiting for c in self.connectors.values())
+        return self.dispatcher.idle and self.dispatcher.in_flight == held
+
     async def dispatcher_settled(self) -> None:
-        # Let the dispatcher and the writer run; yields to the loop, does not wait for time.
+        """Wake the dispatcher; return once its loop has gone round and waits again and every
+        part it started is done (its outcome committed) or waits on a held connector."""
         self.dispatcher.wake()
-        for _ in range(50):
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.01)
+        while not self._settled():
+            events = [self.dispatcher.progress, *(c.changed for c in self.connectors.values())]
+            for event in events:
+                event.clear()
+            waits = [asyncio.ensure_future(event.wait()) for event in events]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
 
 
 MakeRig = Callable[..., Coroutine[Any, Any, Rig]]
@@ -126,6 +148,7 @@ async def rig_maker(tmp_path: Path, *, handoff: bool) -> AsyncIterator[MakeRig]:
             expiry_sweep_s=0.05,
             max_in_flight=max_in_flight,
             lease_s=lease_s,
+            monotonic=clock.monotonic,
         )
         messages = MessageService(
             store,
@@ -138,7 +161,7 @@ async def rig_maker(tmp_path: Path, *, handoff: bool) -> AsyncIterator[MakeRig]:
         account = await store.create_account(name="acme", now=clock.now())
         await dispatcher.start()
         made.append((store, dispatcher))
-        return Rig(store, clock, messages, dispatcher, account)
+        return Rig(store, clock, messages, dispatcher, account, connectors)
 
     try:
         yield make

@@ -199,8 +199,13 @@ async def test_a_hand_off_that_waits_too_long_goes_back_to_the_queue_in_its_turn
     a.up = True
     rig.clock.t += 0.01
     third = await rig.send(text="third")  # handed off, waits for the second's claim
-    # The room is full (first in flight, third waiting): no claim can take the second.
-    await asyncio.sleep(0.2)
+    lease_end = rig.clock.now() + 0.2
+    # The room is full (first in flight, third waiting): no claim can take the second,
+    # until the third has waited a quarter of its lease (the dispatcher's monotonic clock).
+    await rig.dispatcher_settled()
+    assert await _outbox(rig.store, third) == [(lease_end, lease_end, 0)]
+    rig.clock.mono += 0.051
+    await rig.dispatcher_settled()
     assert await _outbox(rig.store, third) == [(rig.clock.now(), None, 0)]
     assert a.hold is not None
     a.hold.set()

@@ -1,11 +1,12 @@
 """Fuzzing: random and mutated frames fed to decode and to Connection never raise anything
-but SmppError subclasses. SMSGATE_FUZZ_EXAMPLES raises the example count (default 1000 per test)."""
+but SmppError subclasses. Each test tries a hundredth of the fuzz budget (tests/fuzz/budget.py):
+1000 examples by default, 10,000 under `make fuzz`."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,10 +24,11 @@ from smsgate.smpp import (
     encode,
     parse_receipt,
 )
+from tests.fuzz.budget import TOTAL
+from tests.unit.smpp.strategies import any_pdu
 
-from .strategies import any_pdu
-
-EXAMPLES = int(os.environ.get("SMSGATE_FUZZ_EXAMPLES", "1000"))
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+EXAMPLES = max(1000, TOTAL // 100)
 FUZZ = settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 
 _command_ids = st.sampled_from([*sorted(PDU_CLASSES), 0x99, 0x80000099, 0x00000104])
