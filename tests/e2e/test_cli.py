@@ -325,3 +325,22 @@ def test_run_with_a_config_file_against_a_separate_smsc(tmp_path: Path) -> None:
             assert _stop(gw) == 0
     finally:
         _stop(sim)
+
+
+def test_a_demo_stopped_while_it_starts_comes_up_and_stops_cleanly(tmp_path: Path) -> None:
+    # A port taken makes the demo say so before anything starts: Ctrl-C right then (a
+    # script that stops it as soon as it has read a line) must not kill it half-way.
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        args = ["demo", "--data-dir", str(tmp_path), "--http-port", str(port)]
+        proc = _start([*args, "--smpp-port", "0", "--fallback-ports", "--no-open"])
+        try:
+            _wait_line(proc, f"port {port} is taken")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=60) == 0
+        finally:
+            _stop(proc)
+    assert json.loads((tmp_path / "demo.json").read_text())["api_key"]

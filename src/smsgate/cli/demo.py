@@ -12,7 +12,7 @@ import webbrowser
 from dataclasses import replace
 from pathlib import Path
 
-from smsgate.cli.running import run, tune_gc, until_signalled
+from smsgate.cli.running import run, stop_signal, tune_gc
 from smsgate.config import ConnectorSettings, RouteSettings, Settings, load_settings
 from smsgate.private_files import private_dir, tighten_files, write_private
 from smsgate.services.admin import AdminService, NewAccount, SmppLogin
@@ -95,6 +95,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     from smsgate.bootstrap import Gateway
     from smsgate.simulators.smsc import SmscSimulator, SmscSimulatorConfig
 
+    stop = stop_signal()
     # Keys, passwords and secrets live here: the owner's only (also after an older version).
     data_dir = private_dir(Path(args.data_dir).resolve())
     tighten_files(data_dir)
@@ -154,7 +155,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                 """-d '{"to": "+359888123456", "from": "smsgate", "text": "Hello"}'""",
                 flush=True,
             )
-            await until_signalled()
+            await stop.wait()
     return 0
 
 

@@ -41,11 +41,13 @@ def setup_logging(level: str) -> None:
     )
 
 
-async def until_signalled() -> None:
-    """Wait for SIGINT or SIGTERM."""
+def stop_signal() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM from now on. Install it before starting anything:
+    a signal that comes while the command starts (a script that stops it as soon as it has
+    read the first lines) then stops it once it is up, instead of killing it half-way."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from smsgate import __version__
-from smsgate.cli.running import run, setup_logging, tune_gc, until_signalled
+from smsgate.cli.running import run, setup_logging, stop_signal, tune_gc
 from smsgate.config import load_settings, masked
 from smsgate.private_files import private_dir
 
@@ -77,6 +77,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, overrides={"role": args.role} if args.role else None)
     setup_logging(settings.log_level)
+    stop = stop_signal()
     async with Gateway(settings) as gateway:
         tune_gc()
         print(f"smsgate {__version__} roles: {','.join(sorted(gateway.roles))}", flush=True)
@@ -84,7 +85,7 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"smsgate {__version__} listening on {gateway.http_url}", flush=True)
         if gateway.smpp_port:
             print(f"SMPP server on {settings.smpp_host}:{gateway.smpp_port}", flush=True)
-        await until_signalled()
+        await stop.wait()
     return 0
 
 

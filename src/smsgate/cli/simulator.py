@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from smsgate.cli.running import run, until_signalled
+from smsgate.cli.running import run, stop_signal
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,8 +57,9 @@ async def simulate_smpp(args: argparse.Namespace) -> int:
         disconnect_every=args.disconnect_every,
         state_file=args.state_file,
     )
+    stop = stop_signal()
     task = asyncio.create_task(run_simulator(cfg, control_port=args.control_port))
-    await until_signalled()
+    await stop.wait()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
