@@ -5,22 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
 
-import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from smsgate.adapters.connectors.registry import build_connector
 from smsgate.adapters.http_api.app import create_asgi
 from smsgate.adapters.http_api.client_address import TrustedProxies
 from smsgate.adapters.http_api.context import ApiContext
-from smsgate.adapters.http_api.server_protocol import ConnectionLimits, protocol_class
+from smsgate.adapters.http_api.server import HttpServer
+from smsgate.adapters.http_api.server_protocol import ConnectionLimits
 from smsgate.adapters.smpp_server.config import SmppServerConfig
-from smsgate.adapters.smpp_server.hooks import SessionInfo
 from smsgate.adapters.smpp_server.ingress import SmppIngress
 from smsgate.adapters.smpp_server.pipeline import GatewayHooks
 from smsgate.adapters.smpp_server.server import SmppServer
@@ -31,16 +30,19 @@ from smsgate.adapters.url_guard import Resolver, UrlGuard
 from smsgate.config import ROLES, Settings, roles
 from smsgate.domain.routing import Route, RoutingTable
 from smsgate.runtime.dispatcher import Dispatcher
+from smsgate.runtime.relay import Relay
+from smsgate.runtime.scheduler import Job, Scheduler
 from smsgate.runtime.smpp_delivery import SmppDelivery
+from smsgate.runtime.supervisor import Supervisor, Worker
 from smsgate.runtime.webhook_sender import WebhookSender
 from smsgate.services.admin import AdminService, ConnectorState
 from smsgate.services.clock import Clock, SystemClock
 from smsgate.services.delivery import DeliveryService, Tracker
 from smsgate.services.inbound import InboundService
-from smsgate.services.messages import MessageService
+from smsgate.services.messages import MessageService, SendRequest
 from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
-from smsgate.services.records import Change, Message
-from smsgate.services.two_way import TwoWayService
+from smsgate.services.records import Account, Change, Message
+from smsgate.services.two_way import Send, TwoWayService
 from smsgate.services.two_way_manage import TwoWayManager
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,8 @@ class Events:
     inbound: InboundService
     id_formats: dict[str, str] = field(default_factory=dict)
     links: dict[str, bool] = field(default_factory=dict)
-    on_change: list[Any] = field(default_factory=list)
+    # Called when a connector's link goes up or down (wakes the dispatcher).
+    on_change: Callable[[], None] = lambda: None
 
     async def on_receipt(self, event: ReceiptEvent) -> None:
         await self.delivery.on_receipt(
@@ -72,8 +75,7 @@ class Events:
     def on_link_change(self, connector: str, up: bool) -> None:
         self.links[connector] = up
         log.info("connector %s is %s", connector, "up" if up else "down")
-        for callback in self.on_change:
-            callback()
+        self.on_change()
 
 
 def smpp_server_config(
@@ -137,8 +139,159 @@ async def admin_only(settings: Settings) -> AsyncIterator[AdminService]:
         await engine.dispose()
 
 
+@dataclass(frozen=True, slots=True)
+class _TwoWay:
+    store: TwoWayStore
+    service: TwoWayService
+    manager: TwoWayManager
+    inbound: InboundService
+    events: Events
+
+
+def _build_store(settings: Settings) -> tuple[AsyncEngine, Store]:
+    engine = make_engine(settings.database_url)
+    store = Store(engine, url=settings.database_url, commit_window_s=settings.commit_window_s)
+    return engine, store
+
+
+def _build_smpp_delivery(
+    store: Store, clock: Clock, servers: Sequence[SmppServer], *, split: bool
+) -> SmppDelivery:
+    """The pump of deliver_sm to the ESMEs bound to `servers` (filled once they are built)."""
+    return SmppDelivery(
+        store=store,
+        clock=clock,
+        sessions=lambda: [session for server in servers for session in server.sessions],
+        poll_s=SPLIT_POLL_S if split else 1.0,
+    )
+
+
+def _mo_listener(
+    mo_for: Callable[[Message], list[Change]], smpp_delivery: SmppDelivery
+) -> Callable[[Message], list[Change]]:
+    """Inbound messages of accounts with an SMPP login also go to their ESME."""
+
+    def listener(message: Message) -> list[Change]:
+        changes = mo_for(message)
+        if changes:
+            # The row is committed with the message; the pump looks a moment later (and
+            # polls every second besides).
+            asyncio.get_running_loop().call_later(0.05, smpp_delivery.wake, message.account_id)
+        return changes
+
+    return listener
+
+
+def _build_two_way(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    delivery: DeliveryService,
+    *,
+    send: Send,
+    wake_webhooks: Callable[[], None],
+    mo_listener: Callable[[Message], list[Change]],
+    link_change: Callable[[], None],
+    id_formats: dict[str, str],
+) -> _TwoWay:
+    two_way_store = TwoWayStore(store)
+    service = TwoWayService(
+        store,
+        two_way_store,
+        clock,
+        send=send,
+        wake_webhooks=wake_webhooks,
+        listeners=(mo_listener,),
+    )
+    inbound = InboundService(
+        two_way_store,
+        clock,
+        service,
+        reassembly_timeout_s=settings.inbound_reassembly_timeout_s,
+    )
+    return _TwoWay(
+        store=two_way_store,
+        service=service,
+        manager=TwoWayManager(store, two_way_store, service, clock),
+        inbound=inbound,
+        events=Events(delivery, inbound, id_formats=id_formats, on_change=link_change),
+    )
+
+
+def _build_connectors(
+    settings: Settings, events: Events, given: Mapping[str, Connector] | None
+) -> dict[str, Connector]:
+    connectors: dict[str, Connector] = dict(given or {})
+    for c in settings.connectors:
+        if c.name not in connectors:
+            connectors[c.name] = build_connector(c, events)
+    return connectors
+
+
+def _build_dispatcher(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    delivery: DeliveryService,
+    connectors: Mapping[str, Connector],
+    *,
+    split: bool,
+) -> Dispatcher:
+    return Dispatcher(
+        store=store,
+        clock=clock,
+        delivery=delivery,
+        connectors=connectors,
+        routing=routing_table(settings),
+        batch=settings.dispatch_batch,
+        lease_s=settings.dispatch_lease_s,
+        poll_s=min(settings.dispatch_poll_s, SPLIT_POLL_S) if split else settings.dispatch_poll_s,
+    )
+
+
+def _build_webhooks(
+    settings: Settings, store: Store, clock: Clock, guard: UrlGuard
+) -> WebhookSender:
+    return WebhookSender(
+        store=store,
+        clock=clock,
+        timeout_s=settings.webhook_timeout_s,
+        max_age_s=settings.webhook_max_age_s,
+        concurrency=settings.webhook_concurrency,
+        guard=guard,
+    )
+
+
+def _build_smpp_servers(settings: Settings, hooks: GatewayHooks) -> list[SmppServer]:
+    servers = [SmppServer(smpp_server_config(settings, settings.smpp_port), hooks)]
+    if settings.smpp_tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key or None)
+        servers.append(SmppServer(smpp_server_config(settings, settings.smpp_tls_port, tls), hooks))
+    return servers
+
+
+def _build_http(settings: Settings, api: ASGIApp) -> HttpServer:
+    return HttpServer(
+        api,
+        host=settings.http_host,
+        port=settings.http_port,
+        limits=ConnectionLimits(
+            header_timeout_s=settings.http_header_timeout_s,
+            max_per_address=settings.http_max_connections_per_address,
+            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+        ),
+        keepalive_timeout_s=settings.http_keepalive_timeout_s,
+    )
+
+
 class Gateway:
-    """Everything of one smsgate process; `async with Gateway(settings) as gw:`."""
+    """Everything of one smsgate process; `async with Gateway(settings) as gw:`.
+
+    Built in dependency order, each part getting what it needs in its constructor; the two
+    cycles (two-way replies go through the message service, which comes after the
+    dispatcher; receipts and inbound messages for ESMEs come from the SMPP ingress, which
+    comes after too) go through a Relay. Start and stop: runtime/supervisor.py."""
 
     def __init__(
         self,
@@ -155,62 +308,56 @@ class Gateway:
         # Another process runs the roles this one does not (DESIGN.md §4).
         split = self.roles != frozenset(ROLES)
         self.clock = clock or SystemClock()
-        self.engine = make_engine(settings.database_url)
-        self.store = Store(
-            self.engine, url=settings.database_url, commit_window_s=settings.commit_window_s
-        )
-        self.tracker = Tracker()
-        self.delivery = DeliveryService(self.store, self.clock, self.tracker)
-        # Two-way SMS: replies go through self.messages (made below, once the dispatcher is).
-        self.two_way_store = TwoWayStore(self.store)
-        self.two_way = TwoWayService(
-            self.store,
-            self.two_way_store,
-            self.clock,
-            send=lambda account, req: self.messages.send(account, req),
-            wake_webhooks=lambda: self.webhooks.wake(),
-        )
-        self.two_way_manager = TwoWayManager(
-            self.store, self.two_way_store, self.two_way, self.clock
-        )
-        self.inbound = InboundService(
-            self.two_way_store,
-            self.clock,
-            self.two_way,
-            reassembly_timeout_s=settings.inbound_reassembly_timeout_s,
-        )
-        self.events = Events(self.delivery, self.inbound)
-        self.connectors: dict[str, Connector] = dict(connectors or {})
-        for c in settings.connectors:
-            if c.name not in self.connectors:
-                self.connectors[c.name] = build_connector(c, self.events)
-                self.events.id_formats[c.name] = c.id_format
-        self.dispatcher = Dispatcher(
-            store=self.store,
-            clock=self.clock,
-            delivery=self.delivery,
-            connectors=self.connectors,
-            routing=routing_table(settings),
-            batch=settings.dispatch_batch,
-            lease_s=settings.dispatch_lease_s,
-            poll_s=min(settings.dispatch_poll_s, SPLIT_POLL_S)
-            if split
-            else settings.dispatch_poll_s,
-        )
-        self.events.on_change.append(self.dispatcher.wake)
+        self.engine, self.store = _build_store(settings)
         # Tenants' URLs, checked when saved and when called (`resolver`: tests map names).
         self.url_guard = UrlGuard(
             allowed_networks=settings.webhook_allowed_networks, resolver=resolver
         )
-        self.webhooks = WebhookSender(
-            store=self.store,
-            clock=self.clock,
-            timeout_s=settings.webhook_timeout_s,
-            max_age_s=settings.webhook_max_age_s,
-            concurrency=settings.webhook_concurrency,
-            guard=self.url_guard,
+        self.webhooks = _build_webhooks(settings, self.store, self.clock, self.url_guard)
+        self.smpp_servers: list[SmppServer] = []
+        self.smpp_delivery = _build_smpp_delivery(
+            self.store, self.clock, self.smpp_servers, split=split
         )
-        self.delivery.on_deliveries = self.webhooks.wake
+        # The cycles: filled in once the message service, the SMPP ingress and the
+        # dispatcher exist.
+        send: Relay[[Account, SendRequest], Awaitable[tuple[Message, bool]]] = Relay("send")
+        receipts_for: Relay[[Message, int | None, str, str | None, float], list[Change]]
+        receipts_for = Relay("receipts_for")
+        mo_for: Relay[[Message], list[Change]] = Relay("mo_for")
+        link_change: Relay[[], None] = Relay("link_change")
+        self.tracker = Tracker()
+        self.delivery = DeliveryService(
+            self.store,
+            self.clock,
+            self.tracker,
+            on_deliveries=self.webhooks.wake,
+            on_final=receipts_for,
+            on_smpp=self.smpp_delivery.wake,
+        )
+        two_way = _build_two_way(
+            settings,
+            self.store,
+            self.clock,
+            self.delivery,
+            send=send,
+            wake_webhooks=self.webhooks.wake,
+            mo_listener=_mo_listener(mo_for, self.smpp_delivery),
+            link_change=link_change,
+            # How each connector we build writes its message ids (given ones: "auto").
+            id_formats={
+                c.name: c.id_format for c in settings.connectors if c.name not in (connectors or {})
+            },
+        )
+        self.two_way_store = two_way.store
+        self.two_way = two_way.service
+        self.two_way_manager = two_way.manager
+        self.inbound = two_way.inbound
+        self.events = two_way.events
+        self.connectors = _build_connectors(settings, self.events, connectors)
+        self.dispatcher = _build_dispatcher(
+            settings, self.store, self.clock, self.delivery, self.connectors, split=split
+        )
+        link_change.connect(self.dispatcher.wake)
         self.messages = MessageService(
             self.store,
             self.clock,
@@ -223,22 +370,15 @@ class Gateway:
             # Messages this process accepts skip the claim when it runs the dispatcher.
             handoff=self.dispatcher if "worker" in self.roles else None,
         )
+        send.connect(self.messages.send)
         self.ingress = SmppIngress(
             self.store,
             self.clock,
             self.messages,
             part_hold_s=settings.smpp_reassembly_timeout_s,
         )
-        self.delivery.on_final = self.ingress.receipts_for
-        self.two_way.listeners.append(self._mo_for_smpp)
-        self.smpp_servers: list[SmppServer] = []
-        self.smpp_delivery = SmppDelivery(
-            store=self.store,
-            clock=self.clock,
-            sessions=self._smpp_sessions,
-            poll_s=SPLIT_POLL_S if split else 1.0,
-        )
-        self.delivery.on_smpp = self.smpp_delivery.wake
+        receipts_for.connect(self.ingress.receipts_for)
+        mo_for.connect(self.ingress.mo_for)
         if settings.smpp_enabled and "smpp" in self.roles:
             hooks = GatewayHooks(
                 store=self.store,
@@ -246,14 +386,7 @@ class Gateway:
                 ingress=self.ingress,
                 on_bound=self.smpp_delivery.session_bound,
             )
-            self.smpp_servers.append(
-                SmppServer(smpp_server_config(settings, settings.smpp_port), hooks)
-            )
-            if settings.smpp_tls_cert:
-                tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                tls.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key or None)
-                config = smpp_server_config(settings, settings.smpp_tls_port, tls)
-                self.smpp_servers.append(SmppServer(config, hooks))
+            self.smpp_servers.extend(_build_smpp_servers(settings, hooks))
         self.admin = admin_service(
             self.store,
             self.clock,
@@ -274,37 +407,38 @@ class Gateway:
             ),
             two_way=self.two_way_manager,
         )
-        self._serve_http = serve_http and "api" in self.roles
-        self.http_limits = ConnectionLimits(
-            header_timeout_s=settings.http_header_timeout_s,
-            max_per_address=settings.http_max_connections_per_address,
-            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+        self._http = _build_http(settings, self.api) if serve_http and "api" in self.roles else None
+        self.scheduler = Scheduler(
+            self.clock, [Job("inbound sweep", self.inbound.sweep_every_s, self.inbound.sweep)]
         )
-        self._http: uvicorn.Server | None = None
-        self._http_socket: socket.socket | None = None
-        self._http_task: asyncio.Task[None] | None = None
-        self._started = False
-        self.http_port = 0
-
-    def _mo_for_smpp(self, message: Message) -> list[Change]:
-        """Inbound messages of accounts with an SMPP login also go to their ESME."""
-        changes = self.ingress.mo_for(message)
-        if changes:
-            # The row is committed with the message; the pump looks a moment later (and
-            # polls every second besides).
-            asyncio.get_running_loop().call_later(0.05, self.smpp_delivery.wake, message.account_id)
-        return changes
-
-    def _smpp_sessions(self) -> list[SessionInfo]:
-        return [session for server in self.smpp_servers for session in server.sessions]
+        worker = Worker(
+            inbound=self.inbound,
+            connectors=self.connectors,
+            dispatcher=self.dispatcher,
+            webhooks=self.webhooks,
+            scheduler=self.scheduler,
+        )
+        self.supervisor = Supervisor(
+            store=self.store,
+            delivery=self.delivery,
+            smpp_delivery=self.smpp_delivery,
+            smpp_servers=self.smpp_servers,
+            worker=worker if "worker" in self.roles else None,
+            http=self._http,
+        )
 
     @property
     def smpp_port(self) -> int:
         """The plain SMPP listener's port (0 when the SMPP server is off)."""
         return self.smpp_servers[0].port if self.smpp_servers else 0
 
+    @property
+    def http_port(self) -> int:
+        """The HTTP listener's port (0 until started, and when this process serves none)."""
+        return self._http.port if self._http is not None else 0
+
     def ready(self) -> bool:
-        return self._started
+        return self.supervisor.running
 
     def connector_status(self) -> list[ConnectorState]:
         out = []
@@ -334,57 +468,7 @@ class Gateway:
 
     async def start(self) -> None:
         await migrate(self.engine)
-        await self.store.start()
-        if "worker" in self.roles:
-            await self._start_worker()
-        await self.store.load_smpp_account_ids()
-        for server in self.smpp_servers:
-            await server.start()
-        for account_id in await self.store.accounts_with_pending_smpp():
-            self.smpp_delivery.wake(account_id)
-        if self._serve_http:
-            await self._start_http()
-        self._started = True
-
-    async def _start_worker(self) -> None:
-        # Before the connectors: part sets a crash left complete are stored first.
-        await self.inbound.start()
-        # The one worker of the database (see Settings.role): what it had claimed before a
-        # crash is due again at once instead of when the leases run out.
-        released = await self.store.release_claims()
-        if released:
-            log.warning("%d parts claimed before a restart are due again", released)
-        for connector in self.connectors.values():
-            await connector.start()
-        await self.dispatcher.start()
-        await self.webhooks.start()
-
-    async def _start_http(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.http_host, self.settings.http_port))
-        sock.listen(2048)
-        sock.setblocking(False)
-        self._http_socket = sock
-        self.http_port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.api,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            # httptools, with our connection limits and HTTP/1.0 keep-alive.
-            http=protocol_class(self.http_limits),
-            # The client address comes from trusted_proxies only (server_protocol.py).
-            proxy_headers=False,
-            timeout_keep_alive=self.settings.http_keepalive_timeout_s,  # type: ignore[arg-type]
-            timeout_graceful_shutdown=5,
-        )
-        server = uvicorn.Server(config)
-        config.load()
-        server.lifespan = config.lifespan_class(config)
-        await server.startup(sockets=[sock])
-        self._http = server
-        self._http_task = asyncio.create_task(server.main_loop(), name="http")
+        await self.supervisor.start()
 
     @property
     def http_url(self) -> str:
@@ -392,32 +476,5 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop taking work, finish what is in flight, then close everything."""
-        self._started = False
-        if self._http is not None:
-            self._http.should_exit = True
-            if self._http_task is not None:
-                await self._http_task
-            await self._http.shutdown(sockets=[self._http_socket] if self._http_socket else None)
-            self._http = None
-        # SMPP customers: finish handing over receipts in flight, then unbind and close.
-        await self.smpp_delivery.stop()
-        for server in self.smpp_servers:
-            await server.stop()
-        await self.dispatcher.stop()
-        for connector in self.connectors.values():
-            await connector.stop()
-        await self.inbound.stop()
-        await self.delivery.drain()
-        await self.webhooks.stop()
-        writer = self.store.writer
-        log.info(
-            "store writer: %d transactions, %d write sets, %.1f s busy, %d lock retries, "
-            "%.1f s holding the lock",
-            writer.batches,
-            writer.write_sets,
-            writer.busy_s,
-            writer.busy_retries,
-            writer.locked_s,
-        )
-        await self.store.stop()
+        await self.supervisor.stop()
         await self.engine.dispose()
