@@ -271,16 +271,12 @@ def _build_smpp_servers(settings: Settings, hooks: GatewayHooks) -> list[SmppSer
     return servers
 
 
-def _build_http(settings: Settings, api: ASGIApp) -> HttpServer:
+def _build_http(settings: Settings, api: ASGIApp, limits: ConnectionLimits) -> HttpServer:
     return HttpServer(
         api,
         host=settings.http_host,
         port=settings.http_port,
-        limits=ConnectionLimits(
-            header_timeout_s=settings.http_header_timeout_s,
-            max_per_address=settings.http_max_connections_per_address,
-            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
-        ),
+        limits=limits,
         keepalive_timeout_s=settings.http_keepalive_timeout_s,
     )
 
@@ -407,7 +403,13 @@ class Gateway:
             ),
             two_way=self.two_way_manager,
         )
-        self._http = _build_http(settings, self.api) if serve_http and "api" in self.roles else None
+        self.http_limits = ConnectionLimits(
+            header_timeout_s=settings.http_header_timeout_s,
+            max_per_address=settings.http_max_connections_per_address,
+            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+        )
+        serves_http = serve_http and "api" in self.roles
+        self._http = _build_http(settings, self.api, self.http_limits) if serves_http else None
         self.scheduler = Scheduler(
             self.clock, [Job("inbound sweep", self.inbound.sweep_every_s, self.inbound.sweep)]
         )
