@@ -2,104 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp
-
-from smsgate.adapters.connectors.registry import build_connector
 from smsgate.adapters.http_api.app import create_asgi
 from smsgate.adapters.http_api.client_address import TrustedProxies
 from smsgate.adapters.http_api.context import ApiContext
-from smsgate.adapters.http_api.server import HttpServer
 from smsgate.adapters.http_api.server_protocol import ConnectionLimits
-from smsgate.adapters.smpp_server.config import SmppServerConfig
 from smsgate.adapters.smpp_server.ingress import SmppIngress
 from smsgate.adapters.smpp_server.pipeline import GatewayHooks
 from smsgate.adapters.smpp_server.server import SmppServer
 from smsgate.adapters.store.database import make_engine, migrate
 from smsgate.adapters.store.store import Store
-from smsgate.adapters.store.two_way import TwoWayStore
 from smsgate.adapters.url_guard import Resolver, UrlGuard
+from smsgate.bootstrap.builders import (
+    build_connectors,
+    build_dispatcher,
+    build_http,
+    build_smpp_delivery,
+    build_smpp_servers,
+    build_store,
+    build_two_way,
+    build_webhooks,
+    mo_listener,
+)
 from smsgate.config import ROLES, Settings, roles
-from smsgate.domain.routing import Route, RoutingTable
-from smsgate.runtime.dispatcher import Dispatcher
 from smsgate.runtime.relay import Relay
 from smsgate.runtime.scheduler import Job, Scheduler
-from smsgate.runtime.smpp_delivery import SmppDelivery
 from smsgate.runtime.supervisor import Supervisor, Worker
-from smsgate.runtime.webhook_sender import WebhookSender
 from smsgate.services.admin import AdminService, ConnectorState
 from smsgate.services.clock import Clock, SystemClock
 from smsgate.services.delivery import DeliveryService, Tracker
-from smsgate.services.inbound import InboundService
 from smsgate.services.messages import MessageService, SendRequest
-from smsgate.services.ports import Connector, InboundEvent, ReceiptEvent
+from smsgate.services.ports import Connector
 from smsgate.services.records import Account, Change, Message
-from smsgate.services.two_way import Send, TwoWayService
-from smsgate.services.two_way_manage import TwoWayManager
-
-log = logging.getLogger(__name__)
-
-# When the roles run in separate processes, nothing wakes the worker when another process
-# commits a message, nor the SMPP node when the worker keeps a receipt for its ESME: both
-# look at the database this often instead (an indexed query that finds nothing is cheap).
-SPLIT_POLL_S = 0.05
-
-
-@dataclass(slots=True)
-class Events:
-    """The gateway side of the connector ports (ConnectorEvents)."""
-
-    delivery: DeliveryService
-    inbound: InboundService
-    id_formats: dict[str, str] = field(default_factory=dict)
-    links: dict[str, bool] = field(default_factory=dict)
-    # Called when a connector's link goes up or down (wakes the dispatcher).
-    on_change: Callable[[], None] = lambda: None
-
-    async def on_receipt(self, event: ReceiptEvent) -> None:
-        await self.delivery.on_receipt(
-            event, id_format=self.id_formats.get(event.connector, "auto")
-        )
-
-    async def on_inbound(self, event: InboundEvent) -> None:
-        await self.inbound.on_inbound(event)
-
-    def on_link_change(self, connector: str, up: bool) -> None:
-        self.links[connector] = up
-        log.info("connector %s is %s", connector, "up" if up else "down")
-        self.on_change()
-
-
-def smpp_server_config(
-    settings: Settings, port: int, tls: ssl.SSLContext | None = None
-) -> SmppServerConfig:
-    """The customers' SMPP listener on `port`, with the limits of the settings."""
-    return SmppServerConfig(
-        host=settings.smpp_host,
-        port=port,
-        tls=tls,
-        max_connections_per_ip=settings.smpp_max_connections_per_ip,
-        bind_timeout=settings.smpp_bind_timeout_s,
-    )
-
-
-def routing_table(settings: Settings) -> RoutingTable:
-    routes = [
-        Route(connectors=r.connectors, prefix=r.prefix, country=r.country, priority=r.priority)
-        for r in settings.routes
-    ]
-    if not routes and settings.connectors:
-        # No routes configured: everything goes to the connectors in file order.
-        routes = [Route(connectors=tuple(c.name for c in settings.connectors))]
-    return RoutingTable.of(routes)
 
 
 def admin_service(
@@ -139,148 +76,6 @@ async def admin_only(settings: Settings) -> AsyncIterator[AdminService]:
         await engine.dispose()
 
 
-@dataclass(frozen=True, slots=True)
-class _TwoWay:
-    store: TwoWayStore
-    service: TwoWayService
-    manager: TwoWayManager
-    inbound: InboundService
-    events: Events
-
-
-def _build_store(settings: Settings) -> tuple[AsyncEngine, Store]:
-    engine = make_engine(settings.database_url)
-    store = Store(engine, url=settings.database_url, commit_window_s=settings.commit_window_s)
-    return engine, store
-
-
-def _build_smpp_delivery(
-    store: Store, clock: Clock, servers: Sequence[SmppServer], *, split: bool
-) -> SmppDelivery:
-    """The pump of deliver_sm to the ESMEs bound to `servers` (filled once they are built)."""
-    return SmppDelivery(
-        store=store,
-        clock=clock,
-        sessions=lambda: [session for server in servers for session in server.sessions],
-        poll_s=SPLIT_POLL_S if split else 1.0,
-    )
-
-
-def _mo_listener(
-    mo_for: Callable[[Message], list[Change]], smpp_delivery: SmppDelivery
-) -> Callable[[Message], list[Change]]:
-    """Inbound messages of accounts with an SMPP login also go to their ESME."""
-
-    def listener(message: Message) -> list[Change]:
-        changes = mo_for(message)
-        if changes:
-            # The row is committed with the message; the pump looks a moment later (and
-            # polls every second besides).
-            asyncio.get_running_loop().call_later(0.05, smpp_delivery.wake, message.account_id)
-        return changes
-
-    return listener
-
-
-def _build_two_way(
-    settings: Settings,
-    store: Store,
-    clock: Clock,
-    delivery: DeliveryService,
-    *,
-    send: Send,
-    wake_webhooks: Callable[[], None],
-    mo_listener: Callable[[Message], list[Change]],
-    link_change: Callable[[], None],
-    id_formats: dict[str, str],
-) -> _TwoWay:
-    two_way_store = TwoWayStore(store)
-    service = TwoWayService(
-        store,
-        two_way_store,
-        clock,
-        send=send,
-        wake_webhooks=wake_webhooks,
-        listeners=(mo_listener,),
-    )
-    inbound = InboundService(
-        two_way_store,
-        clock,
-        service,
-        reassembly_timeout_s=settings.inbound_reassembly_timeout_s,
-    )
-    return _TwoWay(
-        store=two_way_store,
-        service=service,
-        manager=TwoWayManager(store, two_way_store, service, clock),
-        inbound=inbound,
-        events=Events(delivery, inbound, id_formats=id_formats, on_change=link_change),
-    )
-
-
-def _build_connectors(
-    settings: Settings, events: Events, given: Mapping[str, Connector] | None
-) -> dict[str, Connector]:
-    connectors: dict[str, Connector] = dict(given or {})
-    for c in settings.connectors:
-        if c.name not in connectors:
-            connectors[c.name] = build_connector(c, events)
-    return connectors
-
-
-def _build_dispatcher(
-    settings: Settings,
-    store: Store,
-    clock: Clock,
-    delivery: DeliveryService,
-    connectors: Mapping[str, Connector],
-    *,
-    split: bool,
-) -> Dispatcher:
-    return Dispatcher(
-        store=store,
-        clock=clock,
-        delivery=delivery,
-        connectors=connectors,
-        routing=routing_table(settings),
-        batch=settings.dispatch_batch,
-        lease_s=settings.dispatch_lease_s,
-        poll_s=min(settings.dispatch_poll_s, SPLIT_POLL_S) if split else settings.dispatch_poll_s,
-    )
-
-
-def _build_webhooks(
-    settings: Settings, store: Store, clock: Clock, guard: UrlGuard
-) -> WebhookSender:
-    return WebhookSender(
-        store=store,
-        clock=clock,
-        timeout_s=settings.webhook_timeout_s,
-        max_age_s=settings.webhook_max_age_s,
-        concurrency=settings.webhook_concurrency,
-        guard=guard,
-    )
-
-
-def _build_smpp_servers(settings: Settings, hooks: GatewayHooks) -> list[SmppServer]:
-    servers = [SmppServer(smpp_server_config(settings, settings.smpp_port), hooks)]
-    if settings.smpp_tls_cert:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(settings.smpp_tls_cert, settings.smpp_tls_key or None)
-        servers.append(SmppServer(smpp_server_config(settings, settings.smpp_tls_port, tls), hooks))
-    return servers
-
-
-def _build_http(settings: Settings, api: ASGIApp, limits: ConnectionLimits) -> HttpServer:
-    return HttpServer(
-        api,
-        host=settings.http_host,
-        port=settings.http_port,
-        limits=limits,
-        keepalive_timeout_s=settings.http_keepalive_timeout_s,
-    )
-
-
 class Gateway:
     """Everything of one smsgate process; `async with Gateway(settings) as gw:`.
 
@@ -304,14 +99,14 @@ class Gateway:
         # Another process runs the roles this one does not (DESIGN.md §4).
         split = self.roles != frozenset(ROLES)
         self.clock = clock or SystemClock()
-        self.engine, self.store = _build_store(settings)
+        self.engine, self.store = build_store(settings)
         # Tenants' URLs, checked when saved and when called (`resolver`: tests map names).
         self.url_guard = UrlGuard(
             allowed_networks=settings.webhook_allowed_networks, resolver=resolver
         )
-        self.webhooks = _build_webhooks(settings, self.store, self.clock, self.url_guard)
+        self.webhooks = build_webhooks(settings, self.store, self.clock, self.url_guard)
         self.smpp_servers: list[SmppServer] = []
-        self.smpp_delivery = _build_smpp_delivery(
+        self.smpp_delivery = build_smpp_delivery(
             self.store, self.clock, self.smpp_servers, split=split
         )
         # The cycles: filled in once the message service, the SMPP ingress and the
@@ -330,14 +125,14 @@ class Gateway:
             on_final=receipts_for,
             on_smpp=self.smpp_delivery.wake,
         )
-        two_way = _build_two_way(
+        two_way = build_two_way(
             settings,
             self.store,
             self.clock,
             self.delivery,
             send=send,
             wake_webhooks=self.webhooks.wake,
-            mo_listener=_mo_listener(mo_for, self.smpp_delivery),
+            mo_listener=mo_listener(mo_for, self.smpp_delivery),
             link_change=link_change,
             # How each connector we build writes its message ids (given ones: "auto").
             id_formats={
@@ -349,8 +144,8 @@ class Gateway:
         self.two_way_manager = two_way.manager
         self.inbound = two_way.inbound
         self.events = two_way.events
-        self.connectors = _build_connectors(settings, self.events, connectors)
-        self.dispatcher = _build_dispatcher(
+        self.connectors = build_connectors(settings, self.events, connectors)
+        self.dispatcher = build_dispatcher(
             settings, self.store, self.clock, self.delivery, self.connectors, split=split
         )
         link_change.connect(self.dispatcher.wake)
@@ -382,7 +177,7 @@ class Gateway:
                 ingress=self.ingress,
                 on_bound=self.smpp_delivery.session_bound,
             )
-            self.smpp_servers.extend(_build_smpp_servers(settings, hooks))
+            self.smpp_servers.extend(build_smpp_servers(settings, hooks))
         self.admin = admin_service(
             self.store,
             self.clock,
@@ -409,7 +204,7 @@ class Gateway:
             trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         )
         serves_http = serve_http and "api" in self.roles
-        self._http = _build_http(settings, self.api, self.http_limits) if serves_http else None
+        self._http = build_http(settings, self.api, self.http_limits) if serves_http else None
         self.scheduler = Scheduler(
             self.clock, [Job("inbound sweep", self.inbound.sweep_every_s, self.inbound.sweep)]
         )
