@@ -138,19 +138,28 @@ FinalHook = Callable[[Message, int | None, str, str | None, float], list[Change]
 class DeliveryService:
     """Applies what connectors report to the parts and messages."""
 
-    def __init__(self, store: StorePort, clock: Clock, tracker: Tracker) -> None:
+    def __init__(
+        self,
+        store: StorePort,
+        clock: Clock,
+        tracker: Tracker,
+        *,
+        on_deliveries: Callable[[], None] = lambda: None,
+        on_final: FinalHook = lambda _m, _seq, _status, _err, _now: [],
+        on_smpp: Callable[[str], None] = lambda _account_id: None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.tracker = tracker
         self._batcher = ChangeBatcher(self._apply)
         self.unmatched_receipts = 0
         # Called after a commit that queued webhook deliveries (wakes the webhook sender).
-        self.on_deliveries: Callable[[], None] = lambda: None
+        self.on_deliveries = on_deliveries
         # Extra changes when a part (seq) or a whole message (seq None) reaches a final status:
         # the deliver_sm receipts an SMPP customer asked for.
-        self.on_final: FinalHook = lambda _m, _seq, _status, _err, _now: []
+        self.on_final = on_final
         # Called after a commit that kept deliver_sm for an SMPP customer (its account id).
-        self.on_smpp: Callable[[str], None] = lambda _account_id: None
+        self.on_smpp = on_smpp
 
     async def _apply(self, changes: Sequence[Change]) -> None:
         await self._store.apply(changes)

@@ -17,16 +17,10 @@ committed before it returns:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
 from smsgate.services.clock import Clock
 from smsgate.services.ports import InboundEvent
 from smsgate.services.two_way import InboundText, TwoWayService
 from smsgate.services.two_way_records import PartKey, PendingParts, TwoWayStorePort
-
-log = logging.getLogger(__name__)
 
 
 class InboundService:
@@ -45,8 +39,7 @@ class InboundService:
         self._clock = clock
         self._two_way = two_way
         self._timeout_s = reassembly_timeout_s
-        self._sweep_every_s = sweep_every_s or max(1.0, min(60.0, reassembly_timeout_s / 4))
-        self._task: asyncio.Task[None] | None = None
+        self.sweep_every_s = sweep_every_s or max(1.0, min(60.0, reassembly_timeout_s / 4))
         self.received = 0
         self.incomplete = 0
         self.duplicates = 0
@@ -108,10 +101,14 @@ class InboundService:
         self.incomplete += 0 if pending.complete else 1
         await self._two_way.carry_out(plan)
 
-    async def sweep(self) -> int:
+    async def sweep(self, now: float | None = None) -> int:
         """Store complete sets left behind and sets older than the timeout; forget finished
-        sets once no duplicate of them can be expected. Returns the messages stored."""
-        now = self._clock.now()
+        sets once no duplicate of them can be expected. Returns the messages stored.
+
+        Once at start-up (before the connectors), then every `sweep_every_s` (the
+        scheduler, runtime/scheduler.py)."""
+        if now is None:
+            now = self._clock.now()
         stored = 0
         for pending in await self._store.pending_parts(older_than=None):
             if pending.complete or pending.first_at <= now - self._timeout_s:
@@ -119,22 +116,3 @@ class InboundService:
                 stored += 1
         await self._store.purge_parts(before=now - self._timeout_s)
         return stored
-
-    async def start(self) -> None:
-        await self.sweep()
-        self._task = asyncio.create_task(self._sweeps(), name="inbound-sweep")
-
-    async def _sweeps(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_every_s)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("inbound sweep failed; trying again later")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

@@ -168,6 +168,7 @@ class TwoWayService:
         *,
         send: Send,
         wake_webhooks: Callable[[], None] = lambda: None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
         self._store = store
         self._two_way = two_way
@@ -175,7 +176,7 @@ class TwoWayService:
         self._clock = clock
         self._wake_webhooks = wake_webhooks
         # Listeners add their own rows to a received message's commit (SMPP deliver_sm).
-        self.listeners: list[Listener] = []
+        self.listeners: tuple[Listener, ...] = tuple(listeners)
         self.unrouted = 0
 
     async def plan(self, mo: InboundText) -> Plan:

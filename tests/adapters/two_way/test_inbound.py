@@ -137,8 +137,7 @@ async def test_sweep_finishes_a_complete_set_left_by_a_crash(db_url: str) -> Non
         await repo.add_part(key, 1, "fi", 0, now=T0)
         await repo.add_part(key, 2, "ne", 0, now=T0)
         inbound, _ = service(store, clock, replies)
-        await inbound.start()  # the start-up sweep
-        await inbound.stop()
+        await inbound.sweep()  # the start-up sweep
         assert [m.text for m in await store.list_messages(account.id, limit=10)] == ["fine"]
 
 
