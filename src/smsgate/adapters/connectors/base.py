@@ -81,6 +81,9 @@ class Link(Protocol):
     def outstanding(self) -> int: ...
     def abort(self, reason: str) -> None: ...
 
+    def flush(self) -> None:
+        """Write what is buffered now, not at the end of the loop pass."""
+
 
 class ConnectRefused(Exception):
     """The far end refused the link (e.g. a bind answered with an error status)."""
@@ -270,13 +273,27 @@ class WindowedConnector(Generic[C, L]):
         while self._queue and link.window_available > 0:
             if self._bucket is not None and not self._bucket.take(now):
                 self._pump_soon(self._bucket.wait_time(now))
-                return
+                break
             request = heapq.heappop(self._queue)
             if request.future.done():  # the caller went away
                 continue
             if self._expired(request):
                 continue
             self._send(link, request)
+        link.flush()
+
+    def _pump_now(self) -> None:
+        """An answer freed room in the window: fill it inside this read, not a loop pass
+        later (the link writes what the read produced when it is done with it), unless a
+        pause (throttling, TPS) decides when to send next."""
+        if self._stopping:
+            return
+        handle = self._pump_handle
+        if handle is not None:
+            if isinstance(handle, asyncio.TimerHandle):
+                return
+            handle.cancel()
+        self._pump()
 
     def _expired(self, request: QueuedPart) -> bool:
         """A part whose validity ended while it waited here (a throttling pause, a link
@@ -294,21 +311,17 @@ class WindowedConnector(Generic[C, L]):
     # -- answers (called by the protocol) ----------------------------------------------------
 
     def _accepted(self, request: QueuedPart, smsc_id: str) -> None:
-        if not self._stopping:
-            self._pump_soon()
         self._throttle_streak = 0
         self._finish(request, OutcomeKind.OK, smsc_id=smsc_id)
+        self._pump_now()
 
     def _refused(self, request: QueuedPart, kind: OutcomeKind, status: int, error: str) -> None:
         """An answer that is not an acceptance: TRANSIENT (try later) or PERMANENT."""
-        if not self._stopping:
-            self._pump_soon()
         self._finish(request, kind, status=status, error=error)
+        self._pump_now()
 
     def _throttled(self, request: QueuedPart, status: int) -> None:
         """The far end asked us to slow down: the part goes back to its place, sends pause."""
-        if not self._stopping:
-            self._pump_soon()
         self._counters.throttled += 1
         request.tries += 1
         if request.tries >= self.config.throttle_max_tries or self._stopping:
@@ -316,6 +329,7 @@ class WindowedConnector(Generic[C, L]):
         else:
             heapq.heappush(self._queue, request)
             self._throttle()
+        self._pump_now()
 
     def _unanswered(self, request: QueuedPart, reason: str, link: L) -> None:
         """No answer: the link went away ("disconnected") or stayed silent ("timeout")."""

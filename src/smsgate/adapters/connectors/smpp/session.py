@@ -129,6 +129,9 @@ class SmppClientSession(asyncio.Protocol):
                 self.close()
                 break
             self._dispatch(event)
+        # What the events made us write (responses, the submits a freed window let go) leaves
+        # now, in one write, not a loop pass later: the window turns over at the SMSC's pace.
+        self.flush()
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -216,6 +219,12 @@ class SmppClientSession(asyncio.Protocol):
         self._out.append(data)
         if self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self._flush)
+
+    def flush(self) -> None:
+        """Write what is buffered now (else it goes at the end of this loop pass)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self._flush()
 
     def _flush(self) -> None:
         self._flush_handle = None
