@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from smsgate.domain.errors import UrlNotAllowed
@@ -31,6 +33,7 @@ from smsgate.domain.urls import (
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 RESOLVE_TIMEOUT_S = 5.0
 MAX_CACHED = 1024
+NAME_TTL_S = 60.0  # how long a name's save-time check stands for the same URL
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
@@ -52,19 +55,23 @@ class UrlGuard:
         allowed_networks: Iterable[str] = (),
         resolver: Resolver | None = None,
         resolve_timeout_s: float = RESOLVE_TIMEOUT_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._allowed = parse_networks(allowed_networks)
         self._resolver = resolver or system_resolver
         self._resolve_timeout_s = resolve_timeout_s
-        # URLs whose host is an address, already checked (the answer cannot change): the same
-        # callback_url comes with many messages.
-        self._checked_literals: dict[tuple[str, str], str] = {}
+        self._monotonic = monotonic
+        # URLs already checked, until when: the same callback_url comes with many messages.
+        # One whose host is an address keeps its answer; a name is looked up again after
+        # NAME_TTL_S (the connect-time check looks every name up again anyway).
+        self._seen: dict[tuple[str, str], tuple[str, float]] = {}
 
     async def check(self, url: str, *, field: str) -> str:
         """The URL in normal form, or InvalidRequest (malformed) / UrlNotAllowed (refused)."""
-        known = self._checked_literals.get((url, field))
-        if known is not None:
-            return known
+        now = self._monotonic()
+        known = self._seen.get((url, field))
+        if known is not None and now < known[1]:
+            return known[0]
         parsed = parse_url(url, field)
         try:
             await self._checked(parsed.host, parsed.effective_port, field=field)
@@ -74,10 +81,10 @@ class UrlGuard:
                 field=field,
             ) from exc
         normal = str(parsed)
-        if parsed.address is not None:
-            if len(self._checked_literals) >= MAX_CACHED:
-                self._checked_literals.clear()
-            self._checked_literals[url, field] = normal
+        if len(self._seen) >= MAX_CACHED:
+            self._seen.clear()
+        until = math.inf if parsed.address is not None else now + NAME_TTL_S
+        self._seen[url, field] = (normal, until)
         return normal
 
     async def addresses(self, host: str, port: int) -> list[str]:

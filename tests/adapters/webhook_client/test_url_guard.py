@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from smsgate.adapters.http_client import PostError
-from smsgate.adapters.url_guard import LOOPBACK_NETWORKS, UrlGuard
+from smsgate.adapters.url_guard import LOOPBACK_NETWORKS, NAME_TTL_S, UrlGuard
 from smsgate.adapters.webhook_http import LeanPoster
 from smsgate.domain.errors import InvalidRequest, UrlNotAllowed
 from tests.adapters.webhook_client.fake_dns import FakeDns
@@ -79,6 +79,21 @@ async def test_public_names_are_accepted_in_normal_form() -> None:
     assert await guard.check(f"http://{PUBLIC}:8080/x", field="url") == f"http://{PUBLIC}:8080/x"
     # At connect time: the checked addresses, for the caller to connect to (nothing is sent).
     assert await guard.addresses("public.example", 443) == [PUBLIC]
+
+
+async def test_a_name_checked_at_save_is_looked_up_again_only_after_a_while() -> None:
+    # The same callback_url comes with every message: one lookup a minute, not one each.
+    resolver = FakeDns({"public.example": [[PUBLIC], ["10.0.0.5"]]})
+    clock = [1000.0]
+    guard = UrlGuard(resolver=resolver, monotonic=lambda: clock[0])
+    url = "https://public.example/cb"
+    for _ in range(3):
+        assert await guard.check(url, field="callback_url") == url
+    assert len(resolver.asked) == 1
+    clock[0] += NAME_TTL_S
+    with pytest.raises(UrlNotAllowed):  # the name now points inside: refused again
+        await guard.check(url, field="callback_url")
+    assert len(resolver.asked) == 2
 
 
 async def test_names_that_do_not_resolve_are_refused_at_save() -> None:
