@@ -9,7 +9,10 @@ ESME's work; every other message is one unit.
 SMPP has no idempotency key: a submit_sm committed by a process killed before its
 submit_sm_resp went out is sent again by the ESME and becomes a second message. Each attempt
 therefore carries its number in its text, so the SMSC's records tell such a resubmission
-(counted, allowed only for submits cut by a crash) from one part sent twice.
+(counted, allowed only for submits cut by a crash) from one part sent twice. A part of a
+long message is sent again as it was, as an ESME does: the gateway finds it in the group it
+was stored in and gives the same answer (services/client_parts.py), so a long message never
+splits into two.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ class Traffic:
         short = f"crash test smpp {i} try {attempt}".encode()
         esm_class = 0
         if part:
-            text = f"crash test smpp {i} part {part} try {attempt} " + "long " * 20
+            text = f"crash test smpp {i} part {part} " + "long " * 20
             short = UDH + bytes([i & 0xFF, 2, part]) + text.encode()
             esm_class = EsmClass.UDHI
         return SubmitSm(
@@ -106,11 +109,10 @@ class Traffic:
         )
 
     def split_long(self, record: EsmeRecord) -> set[int]:
-        """Long SMPP messages whose parts went into two gateway messages. A later part
-        finds the group its earlier parts were committed in, even in another process; only
-        a part 1 committed but not acknowledged before a kill, and sent again, starts a
-        second group (the first, left with part 1 alone, is held client_parts.PART_HOLD_S,
-        then fails as incomplete_concatenation, unsent)."""
+        """Long SMPP messages whose parts went into two gateway messages: none, since a
+        part finds the group it belongs to, even one another process stored, and a part
+        sent again after a kill gets the answer it had (else the message left with part 1
+        alone would fail as incomplete_concatenation, unsent, with a REJECTD receipt)."""
         ids: dict[int, set[str]] = defaultdict(set)
         for index, sid in record.accepted.items():
             i, part = self.units[index]

@@ -360,6 +360,8 @@ def _verify_smpp(
     # … and its message is delivered, with a webhook event saying so.
     assert {statuses[m] for m in mids} == {"delivered"}
     assert {sink.final[m] for m in mids} == {"delivered"}
+    # No long message went into two: a part sent again found its group.
+    assert traffic.split_long(rec) == set()
     # A receipt reached the ESME for each (at least once), saying DELIVERED.
     assert smpp_ids <= rec.receipts.keys()
     assert set(rec.receipt_states) == {MessageState.DELIVERED}
