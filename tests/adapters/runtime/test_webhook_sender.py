@@ -63,14 +63,11 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await engine.dispose()
 
 
-async def _queue_event(store: Store, clock: FakeClock, url: str) -> tuple[str, str]:
-    account = await store.create_account(name="acme", now=clock.t)
-    hook = await store.create_webhook(
-        account.id, url=url, events=["message.status"], description="", now=clock.t
-    )
-    message = Message(
-        id="msg_1",
-        account_id=account.id,
+def _delivered(message_id: str, account_id: str, t: float, *, callback_url: str) -> Message:
+    """A delivered message asking for a callback."""
+    return Message(
+        id=message_id,
+        account_id=account_id,
         direction="outbound",
         to_addr="+359888123456",
         from_addr="ACME",
@@ -81,10 +78,18 @@ async def _queue_event(store: Store, clock: FakeClock, url: str) -> tuple[str, s
         category="transactional",
         encoding="gsm7",
         parts=1,
-        created_at=clock.t,
-        updated_at=clock.t,
-        callback_url=url + "/callback",
+        created_at=t,
+        updated_at=t,
+        callback_url=callback_url,
     )
+
+
+async def _queue_event(store: Store, clock: FakeClock, url: str) -> tuple[str, str]:
+    account = await store.create_account(name="acme", now=clock.t)
+    hook = await store.create_webhook(
+        account.id, url=url, events=["message.status"], description="", now=clock.t
+    )
+    message = _delivered("msg_1", account.id, clock.t, callback_url=url + "/callback")
     hooks = await store.webhooks_for(account.id, now=clock.t)
     deliveries = deliveries_for(MESSAGE_STATUS, message, hooks, clock.t)
     assert len(deliveries) == 2  # the subscription and the message's callback_url
@@ -275,23 +280,7 @@ async def test_a_rotated_callback_secret_signs_from_the_next_attempt(store: Stor
         new = await store.rotate_signing_secret(account.id)
         assert new is not None
         sender.forget_secret(account.id)  # what the rotate endpoint does in this process
-        message = Message(
-            id="msg_2",
-            account_id=account.id,
-            direction="outbound",
-            to_addr="+359888123456",
-            from_addr="ACME",
-            from_ton=5,
-            from_npi=0,
-            text="hi",
-            status="delivered",
-            category="transactional",
-            encoding="gsm7",
-            parts=1,
-            created_at=clock.t,
-            updated_at=clock.t,
-            callback_url="http://hooks.example/cb2",
-        )
+        message = _delivered("msg_2", account.id, clock.t, callback_url="http://hooks.example/cb2")
         deliveries = deliveries_for(MESSAGE_STATUS, message, (), clock.t)
         await store.accept(
             [NewMessage(message=message, parts=(), due_at=None, events=(), deliveries=deliveries)]
