@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smsgate.services.ids import new_id, new_secret
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Account:
@@ -24,6 +26,29 @@ class Account:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+def new_account(
+    *,
+    name: str,
+    role: str = "user",
+    default_country: str = "",
+    max_parts: int = 10,
+    help_text: str = "",
+    now: float,
+) -> Account:
+    """The record of a new account, with its id and its callback signing secret."""
+    return Account(
+        id=new_id("acc", now),
+        name=name,
+        role=role,
+        default_country=default_country,
+        max_parts=max_parts,
+        help_text=help_text,
+        signing_secret=new_secret("whsec"),
+        disabled=False,
+        created_at=now,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

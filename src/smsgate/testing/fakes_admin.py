@@ -17,6 +17,7 @@ from smsgate.services.records import (
     Message,
     SmppCredentials,
     Webhook,
+    new_account,
 )
 
 
@@ -49,16 +50,13 @@ class FakeAdminStore:
         help_text: str = "",
         now: float,
     ) -> Account:
-        account = Account(
-            id=new_id("acc", now),
+        account = new_account(
             name=name,
             role=role,
             default_country=default_country,
             max_parts=max_parts,
             help_text=help_text,
-            signing_secret=new_secret("whsec"),
-            disabled=False,
-            created_at=now,
+            now=now,
         )
         self.accounts[account.id] = account
         return account

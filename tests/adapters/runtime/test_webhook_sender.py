@@ -19,6 +19,7 @@ from smsgate.runtime.webhook_sender import WebhookSender
 from smsgate.services.events import MESSAGE_STATUS, deliveries_for, verify
 from smsgate.services.ids import new_id
 from smsgate.services.records import Delivery, Message, NewDelivery, NewMessage
+from smsgate.testing.records import a_message
 from tests.adapters.webhook_client.fake_dns import FakeDns
 from tests.adapters.webhook_client.test_webhook_http import OK, Server
 
@@ -65,19 +66,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 def _delivered(message_id: str, account_id: str, t: float, *, callback_url: str) -> Message:
     """A delivered message asking for a callback."""
-    return Message(
+    return a_message(
         id=message_id,
         account_id=account_id,
-        direction="outbound",
-        to_addr="+359888123456",
-        from_addr="ACME",
-        from_ton=5,
-        from_npi=0,
-        text="hi",
-        status="delivered",
-        category="transactional",
-        encoding="gsm7",
-        parts=1,
         created_at=t,
         updated_at=t,
         callback_url=callback_url,

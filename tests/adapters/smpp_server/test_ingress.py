@@ -21,6 +21,7 @@ from smsgate.services.records import Message, NewSmppDelivery
 from smsgate.smpp.constants import MessageState, TlvTag
 from smsgate.smpp.receipt import parse_receipt
 from smsgate.smpp.tlv import tlv_value
+from smsgate.testing.records import a_message
 
 
 def test_ids_round_trip() -> None:
@@ -56,17 +57,9 @@ def test_message_states() -> None:
 
 
 def _message(source: str, receipt: int) -> Message:
-    return Message(
+    return a_message(
         id="msg_x",
-        account_id="acc",
-        direction="outbound",
-        to_addr="+359888123456",
-        from_addr="ACME",
-        from_ton=5,
-        from_npi=0,
         text="Привет, мир: a long text beyond twenty",
-        status="delivered",
-        category="transactional",
         encoding="ucs2",
         parts=2,
         source=source,

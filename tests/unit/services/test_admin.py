@@ -16,6 +16,7 @@ from smsgate.services.credentials import check_password
 from smsgate.services.errors import Conflict, NotFound
 from smsgate.services.records import Delivery, Message
 from smsgate.testing.fakes_admin import FakeAdminStore, FakeClock, FakeUrlCheck
+from smsgate.testing.records import a_message
 
 
 def _service(
@@ -254,22 +255,7 @@ def _delivery(n: int, account_id: str, *, webhook_id: str | None, message_id: st
 
 
 def _message(message_id: str, account_id: str) -> Message:
-    return Message(
-        id=message_id,
-        account_id=account_id,
-        direction="outbound",
-        to_addr="359888123456",
-        from_addr="ACME",
-        from_ton=5,
-        from_npi=0,
-        text="hi",
-        status="delivered",
-        category="transactional",
-        encoding="gsm7",
-        parts=1,
-        created_at=1000.0,
-        updated_at=1000.0,
-    )
+    return a_message(id=message_id, account_id=account_id, to_addr="359888123456")
 
 
 async def test_deliveries_of_a_webhook_and_of_a_message(

@@ -37,6 +37,7 @@ from smsgate.services.records import (
     SmppCredentials,
     StatusEvent,
     Webhook,
+    new_account,
 )
 
 # Prepared statements: one object each, so the writer can run consecutive ones as executemany.
@@ -218,16 +219,13 @@ class Store:
         help_text: str = "",
         now: float,
     ) -> Account:
-        account = Account(
-            id=new_id("acc", now),
+        account = new_account(
             name=name,
             role=role,
             default_country=default_country,
             max_parts=max_parts,
             help_text=help_text,
-            signing_secret=new_secret("whsec"),
-            disabled=False,
-            created_at=now,
+            now=now,
         )
         await self.writer.write(WriteSet().insert(t.accounts, _asdict(account)))
         self._account_cache.invalidate(account.id)
