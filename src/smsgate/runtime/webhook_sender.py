@@ -70,13 +70,19 @@ class WebhookSender:
     def wake(self) -> None:
         self._wakeup.set()
 
+    async def open(self) -> None:
+        """Ready to post, without the claiming loop: `run_once` drives the rounds (a loop
+        beside it would claim what a round was meant to take)."""
+        if self._poster is None:
+            self._poster = self._poster_given or LeanPoster(
+                timeout_s=self._timeout_s,
+                concurrency=self._concurrency,
+                user_agent=USER_AGENT,
+                guard=self._guard,
+            )
+
     async def start(self) -> None:
-        self._poster = self._poster_given or LeanPoster(
-            timeout_s=self._timeout_s,
-            concurrency=self._concurrency,
-            user_agent=USER_AGENT,
-            guard=self._guard,
-        )
+        await self.open()
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self, *, drain_s: float = 5.0) -> None:

@@ -101,7 +101,7 @@ async def test_signed_post_then_retry_with_backoff(store: Store) -> None:
 
     secret, account_secret = await _queue_event(store, clock, "http://hooks.example/wh")
     sender = WebhookSender(store=store, clock=clock, poster=ScriptedPoster(handler))
-    await sender.start()
+    await sender.open()  # rounds by run_once, no loop beside them
     try:
         assert await sender.run_once() == 2
         assert len(seen) == 2
@@ -139,7 +139,7 @@ async def test_gives_up_after_24_hours(store: Store) -> None:
 
     await _queue_event(store, clock, "http://down.example/wh")
     sender = WebhookSender(store=store, clock=clock, poster=ScriptedPoster(handler))
-    await sender.start()
+    await sender.open()  # rounds by run_once, no loop beside them
     try:
         rounds = 0
         while await sender.run_once() or rounds == 0:
@@ -237,7 +237,7 @@ async def test_a_refused_address_is_a_recorded_attempt_and_nothing_connects(stor
         # The name now points at loopback, which the operator did not allow.
         resolver = FakeDns({"hooks.example": [["127.0.0.1"]]})
         sender = WebhookSender(store=store, clock=clock, guard=UrlGuard(resolver=resolver))
-        await sender.start()
+        await sender.open()  # rounds by run_once, no loop beside them
         try:
             assert await sender.run_once() == 2
         finally:
@@ -264,7 +264,7 @@ async def test_a_rotated_callback_secret_signs_from_the_next_attempt(store: Stor
 
     _hook_secret, old = await _queue_event(store, clock, "http://hooks.example/wh")
     sender = WebhookSender(store=store, clock=clock, poster=ScriptedPoster(handler))
-    await sender.start()
+    await sender.open()  # rounds by run_once, no loop beside them
     try:
         assert await sender.run_once() == 2  # the account's secret is in the sender's cache
         account = (await store.list_accounts())[0]
@@ -368,7 +368,7 @@ async def test_a_down_origin_is_probed_while_other_origins_are_served(store: Sto
         store, clock, [f"http://down.example/{i}" for i in range(10)]
     )
     sender = WebhookSender(store=store, clock=clock, poster=ScriptedPoster(handler))
-    await sender.start()
+    await sender.open()  # rounds by run_once, no loop beside them
     try:
         # Nothing is known of the origin yet: each delivery is tried (a recorded attempt).
         assert await sender.run_once() == 10
@@ -413,7 +413,7 @@ async def test_a_request_that_cannot_be_built_is_a_recorded_failed_attempt(store
     url = "http://127.0.0.1:9/\u0436\U0001f600"  # never connected to: the request is not built
     [delivery_id] = await _queue_deliveries(store, clock, [url])
     sender = WebhookSender(store=store, clock=clock)  # the real poster (LeanPoster)
-    await sender.start()
+    await sender.open()  # rounds by run_once, no loop beside them
     try:
         assert await sender.run_once() == 1
     finally:
